@@ -1,0 +1,142 @@
+import { z } from 'zod';
+
+/**
+ * The cluster specification: what the user asked for, from flags and/or cluster.yaml.
+ * The schema checks shape (and rejects unknown fields, so a typo never silently does nothing);
+ * `validate.ts` checks meaning (addresses, names, overlaps) with errors that name the bad value.
+ */
+
+export const API_VERSION = 'kubeon.io/v1alpha1';
+
+const secretFrom = z
+  .string()
+  .regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'must be env:VARIABLE_NAME')
+  .describe('Read the secret from an environment variable at run time, e.g. env:KUBEON_PASSWORD');
+
+/** SSH login settings; every field is optional so node, role and global levels can be layered. */
+export const SshAuthSchema = z
+  .object({
+    user: z.string().min(1).optional().describe('Login user (default root). A non-root user must be able to sudo.'),
+    port: z.number().int().optional().describe('SSH port (default 22)'),
+    password: z.string().optional().describe('Login password (stored only in the 0600 cluster.yaml)'),
+    passwordFrom: secretFrom.optional(),
+    privateKeyFile: z.string().min(1).optional().describe('Path of a private key on the control machine'),
+    privateKeyPassphrase: z.string().optional(),
+    privateKeyPassphraseFrom: secretFrom.optional(),
+    sudoPassword: z.string().optional().describe('Password for sudo (default: the login password)'),
+    sudoPasswordFrom: secretFrom.optional(),
+  })
+  .strict();
+export type SshAuth = z.infer<typeof SshAuthSchema>;
+
+export const NodeSchema = SshAuthSchema.extend({
+  ip: z.string().min(1).describe('IPv4 or IPv6 address kubeon connects to and the node advertises'),
+  name: z
+    .string()
+    .optional()
+    .describe('Kubernetes node name (RFC 1123, lower case). Default: the node hostname at first contact'),
+  labels: z.record(z.string(), z.string()).optional().describe('Kubernetes labels applied to the node'),
+}).strict();
+export type NodeSpec = z.infer<typeof NodeSchema>;
+
+export const BastionSchema = SshAuthSchema.extend({
+  host: z.string().min(1).describe('Jump host address'),
+}).strict();
+export type BastionSpec = z.infer<typeof BastionSchema>;
+
+export const LB_MODES = ['haproxy', 'updater', 'external'] as const;
+export const CNIS = ['calico', 'cilium', 'none'] as const;
+export const PROXY_MODES = ['iptables', 'ipvs'] as const;
+export const CRIS = ['containerd'] as const;
+export const KEY_ALGORITHMS = ['RSA-2048', 'ECDSA-P256'] as const;
+
+export const ClusterSpecSchema = z
+  .object({
+    apiVersion: z.literal(API_VERSION).default(API_VERSION),
+    kind: z.literal('Cluster').default('Cluster'),
+    name: z.string().describe('Cluster name (DNS-1123 label)'),
+    version: z.string().describe('Kubernetes version, vX.Y.Z'),
+    ssh: z
+      .object({
+        defaults: SshAuthSchema.default({}).describe('Applies to every node'),
+        masters: SshAuthSchema.default({}).describe('Applies to masters, over defaults'),
+        workers: SshAuthSchema.default({}).describe('Applies to workers, over defaults'),
+        bastion: BastionSchema.optional().describe('Jump host every connection goes through'),
+      })
+      .strict()
+      .default({ defaults: {}, masters: {}, workers: {} }),
+    masters: z.array(NodeSchema).describe('Control-plane nodes (stacked etcd); an odd count is best'),
+    workers: z.array(NodeSchema).default([]),
+    controlPlane: z
+      .object({
+        endpoint: z
+          .string()
+          .default('apiserver.cluster.local')
+          .describe('Name of the control-plane endpoint, resolved by /etc/hosts on every node'),
+        mode: z
+          .enum(LB_MODES)
+          .default('haproxy')
+          .describe('haproxy: a local haproxy static pod on every worker; updater: a Service IP kept by a controller; external: your LB at lbIp'),
+        lbIp: z.string().optional().describe('External load balancer address (sets mode external)'),
+        port: z.number().int().default(6443).describe('Port of the control-plane endpoint'),
+        certSANs: z.array(z.string()).default([]).describe('Extra names/IPs in the apiserver certificate'),
+      })
+      .strict()
+      .default({ endpoint: 'apiserver.cluster.local', mode: 'haproxy', port: 6443, certSANs: [] }),
+    network: z
+      .object({
+        serviceCIDR: z.string().default('10.96.0.0/12'),
+        podCIDR: z.string().default('10.244.0.0/16'),
+        dnsDomain: z.string().default('cluster.local'),
+        cni: z.enum(CNIS).default('calico'),
+        proxyMode: z.enum(PROXY_MODES).default('iptables'),
+        nodePortRange: z.string().default('30000-32767'),
+      })
+      .strict()
+      .default({
+        serviceCIDR: '10.96.0.0/12',
+        podCIDR: '10.244.0.0/16',
+        dnsDomain: 'cluster.local',
+        cni: 'calico',
+        proxyMode: 'iptables',
+        nodePortRange: '30000-32767',
+      }),
+    kubelet: z
+      .object({ maxPods: z.number().int().default(110) })
+      .strict()
+      .default({ maxPods: 110 }),
+    runtime: z
+      .object({ cri: z.enum(CRIS).default('containerd') })
+      .strict()
+      .default({ cri: 'containerd' }),
+    artifacts: z
+      .object({
+        mirrors: z
+          .array(z.string())
+          .default(['global'])
+          .describe('Ordered list: global, cn, or base URLs of prefix mirrors'),
+        imageRepo: z.array(z.string()).default([]).describe('Image repositories to try, in order'),
+        offline: z.boolean().default(false).describe('Ship container images from the control machine'),
+      })
+      .strict()
+      .default({ mirrors: ['global'], imageRepo: [], offline: false }),
+    pki: z
+      .object({
+        certValidity: z.string().default('876000h'),
+        caValidity: z.string().default('876000h'),
+        keyAlgorithm: z.enum(KEY_ALGORITHMS).default('RSA-2048'),
+      })
+      .strict()
+      .default({ certValidity: '876000h', caValidity: '876000h', keyAlgorithm: 'RSA-2048' }),
+  })
+  .strict();
+
+export type ClusterSpec = z.infer<typeof ClusterSpecSchema>;
+export type ClusterSpecInput = z.input<typeof ClusterSpecSchema>;
+
+export type Role = 'master' | 'worker';
+
+/** JSON Schema for editors (yaml-language-server) validating cluster.yaml. */
+export function clusterJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ClusterSpecSchema, { io: 'input' }) as Record<string, unknown>;
+}

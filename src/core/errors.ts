@@ -1,0 +1,49 @@
+/**
+ * One error type for everything kubeon reports to a user. The message names the bad value, the hint
+ * says what to do next; the CLI prints both on one line and exits with `exitCode`.
+ */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  notImplemented: 3,
+  locked: 4,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class KubeonError extends Error {
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+
+  constructor(message: string, opts: { exitCode?: ExitCode; hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'KubeonError';
+    this.exitCode = opts.exitCode ?? ExitCode.failed;
+    this.hint = opts.hint;
+  }
+}
+
+/** Bad input from flags or files: exit 2, nothing has been contacted. */
+export function badInput(message: string, hint?: string): KubeonError {
+  return new KubeonError(message, { exitCode: ExitCode.badInput, ...(hint ? { hint } : {}) });
+}
+
+export function notImplemented(what: string): KubeonError {
+  return new KubeonError(`${what} is not implemented yet`, {
+    exitCode: ExitCode.notImplemented,
+    hint: 'this capability arrives in a later kubeon release; see README "Status"',
+  });
+}
+
+/** Renders an error as the single line the user sees (no stack). */
+export function formatError(err: unknown): string {
+  if (err instanceof KubeonError) {
+    return err.hint ? `error: ${err.message} (fix: ${err.hint})` : `error: ${err.message}`;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return `error: ${msg.split('\n')[0]}`;
+}
+
+export function exitCodeOf(err: unknown): ExitCode {
+  return err instanceof KubeonError ? err.exitCode : ExitCode.failed;
+}
