@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { shq } from '../src/core/quote.js';
+
 describe('shq', () => {
-  it('quotes', () => { expect(shq("a'b")).toBe(`'a'\\''b'`); });
+  it('quotes', () => {
+    expect(shq("a'b")).toBe(`'a'\\''b'`);
+  });
 });

@@ -88,7 +88,10 @@ export function resolveSecret(
   const varName = from.slice('env:'.length);
   const v = env[varName];
   if (v === undefined || v === '') {
-    throw badInput(`${what} comes from ${from} but ${varName} is not set`, `export ${varName}=... before running kubeon`);
+    throw badInput(
+      `${what} comes from ${from} but ${varName} is not set`,
+      `export ${varName}=... before running kubeon`,
+    );
   }
   return v;
 }

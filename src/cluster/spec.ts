@@ -16,7 +16,11 @@ const secretFrom = z
 /** SSH login settings; every field is optional so node, role and global levels can be layered. */
 export const SshAuthSchema = z
   .object({
-    user: z.string().min(1).optional().describe('Login user (default root). A non-root user must be able to sudo.'),
+    user: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Login user (default root). A non-root user must be able to sudo.'),
     port: z.number().int().optional().describe('SSH port (default 22)'),
     password: z.string().optional().describe('Login password (stored only in the 0600 cluster.yaml)'),
     passwordFrom: secretFrom.optional(),
@@ -76,7 +80,9 @@ export const ClusterSpecSchema = z
         mode: z
           .enum(LB_MODES)
           .default('haproxy')
-          .describe('haproxy: a local haproxy static pod on every worker; updater: a Service IP kept by a controller; external: your LB at lbIp'),
+          .describe(
+            'haproxy: a local haproxy static pod on every worker; updater: a Service IP kept by a controller; external: your LB at lbIp',
+          ),
         lbIp: z.string().optional().describe('External load balancer address (sets mode external)'),
         port: z.number().int().default(6443).describe('Port of the control-plane endpoint'),
         certSANs: z.array(z.string()).default([]).describe('Extra names/IPs in the apiserver certificate'),

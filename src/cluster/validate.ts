@@ -1,7 +1,13 @@
 import type { z } from 'zod';
 import { badInput, type KubeonError } from '../core/errors.js';
 import { type Cidr, cidrContains, cidrsOverlap, ipFamily, parseCidr } from './net.js';
-import { type ClusterSpec, ClusterSpecSchema, type ClusterSpecInput, type NodeSpec, type SshAuth } from './spec.js';
+import {
+  type ClusterSpec,
+  type ClusterSpecInput,
+  ClusterSpecSchema,
+  type NodeSpec,
+  type SshAuth,
+} from './spec.js';
 
 /**
  * Meaning checks on a cluster spec. Each failure is a one-line KubeonError (exit 2) that names the bad
@@ -29,7 +35,10 @@ export function validateClusterName(name: string): string {
 export function normalizeVersion(version: string): string {
   const m = VERSION.exec(version.trim());
   if (!m) {
-    throw badInput(`Kubernetes version "${version}" is not of the form vX.Y.Z`, 'give a release such as v1.31.2');
+    throw badInput(
+      `Kubernetes version "${version}" is not of the form vX.Y.Z`,
+      'give a release such as v1.31.2',
+    );
   }
   return `v${m[1]}.${m[2]}.${m[3]}`;
 }
@@ -46,7 +55,10 @@ export function validateNodeName(name: string, where: string): void {
 export function validateIp(ip: string, where: string): 4 | 6 {
   const family = ipFamily(ip);
   if (family === 0) {
-    throw badInput(`"${ip}" (${where}) is not an IPv4 or IPv6 address`, 'give the address as e.g. 192.0.2.10 or 2001:db8::10');
+    throw badInput(
+      `"${ip}" (${where}) is not an IPv4 or IPv6 address`,
+      'give the address as e.g. 192.0.2.10 or 2001:db8::10',
+    );
   }
   if (ip === '0.0.0.0' || ip === '::' || ip === '255.255.255.255') {
     throw badInput(`"${ip}" (${where}) cannot be a node address`, 'give the address the node is reached at');
@@ -62,7 +74,8 @@ function validatePort(port: number, where: string): void {
 
 function validateCidr(text: string, where: string): Cidr {
   const c = parseCidr(text);
-  if (!c) throw badInput(`"${text}" (${where}) is not a CIDR`, 'write it as address/prefix, e.g. 10.96.0.0/12');
+  if (!c)
+    throw badInput(`"${text}" (${where}) is not a CIDR`, 'write it as address/prefix, e.g. 10.96.0.0/12');
   if (!c.aligned) {
     throw badInput(`"${text}" (${where}) has host bits set`, `use the network address ${c.network}`);
   }
@@ -72,7 +85,10 @@ function validateCidr(text: string, where: string): Cidr {
 function validateSsh(auth: SshAuth, where: string): void {
   if (auth.port !== undefined) validatePort(auth.port, `${where}.port`);
   if (auth.user !== undefined && !SSH_USER.test(auth.user)) {
-    throw badInput(`SSH user "${auth.user}" (${where}.user) is not a valid user name`, 'use a plain login name such as root or ops');
+    throw badInput(
+      `SSH user "${auth.user}" (${where}.user) is not a valid user name`,
+      'use a plain login name such as root or ops',
+    );
   }
   if (auth.password !== undefined && auth.passwordFrom !== undefined) {
     throw badInput(`${where} has both password and passwordFrom`, 'keep only one of them');
@@ -81,24 +97,46 @@ function validateSsh(auth: SshAuth, where: string): void {
 
 function validateDuration(text: string, where: string): void {
   if (!GO_DURATION.test(text)) {
-    throw badInput(`validity "${text}" (${where}) is not a whole number of hours`, 'write it like 876000h (100 years)');
+    throw badInput(
+      `validity "${text}" (${where}) is not a whole number of hours`,
+      'write it like 876000h (100 years)',
+    );
   }
 }
 
 export function validateMirror(m: string, where: string): void {
   if (m === 'global' || m === 'cn' || URL_MIRROR.test(m)) return;
-  throw badInput(`mirror "${m}" (${where}) is not global, cn or an http(s) URL`, 'use --mirror cn, or --mirror https://host/prefix');
+  throw badInput(
+    `mirror "${m}" (${where}) is not global, cn or an http(s) URL`,
+    'use --mirror cn, or --mirror https://host/prefix',
+  );
 }
 
 /** Turns the first schema problem into the one-line error users see. */
-export function schemaError(error: z.ZodError, source: string): KubeonError {
+export function schemaError(error: z.ZodError, source: string, input?: unknown): KubeonError {
   const issue = error.issues[0]!;
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  let value: unknown = input;
+  for (const key of issue.path)
+    value =
+      value && typeof value === 'object'
+        ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
+        : undefined;
+  const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+  const path = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.join(', ');
-    return badInput(`${source}: unknown field ${keys}${path ? ` in ${path}` : ''}`, 'remove it or fix its spelling (see README "cluster.yaml reference")');
+    return badInput(
+      `${source}: unknown field ${keys}${path ? ` in ${path}` : ''}`,
+      'remove it or fix its spelling (see README "cluster.yaml reference")',
+    );
   }
-  return badInput(`${source}: ${path || '(top level)'}: ${issue.message}`, 'see README "cluster.yaml reference"');
+  return badInput(
+    `${source}: ${path || '(top level)'}: ${issue.message}${shown}`,
+    'see README "cluster.yaml reference"',
+  );
 }
 
 export interface Validated {
@@ -109,7 +147,7 @@ export interface Validated {
 /** Parses raw input (already merged from file and flags) and checks every rule. */
 export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluster spec'): Validated {
   const parsed = ClusterSpecSchema.safeParse(input);
-  if (!parsed.success) throw schemaError(parsed.error, source);
+  if (!parsed.success) throw schemaError(parsed.error, source, input);
   const spec = parsed.data;
   const warnings: string[] = [];
 
@@ -139,12 +177,20 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
     validateSsh(n, where);
     const key = ipFamily(n.ip) === 6 ? n.ip.toLowerCase() : n.ip;
     const prev = byIp.get(key);
-    if (prev) throw badInput(`duplicate IP ${n.ip}: ${prev} and ${where}`, 'each node needs its own address; remove the repeated one');
+    if (prev)
+      throw badInput(
+        `duplicate IP ${n.ip}: ${prev} and ${where}`,
+        'each node needs its own address; remove the repeated one',
+      );
     byIp.set(key, where);
     if (n.name !== undefined) {
       validateNodeName(n.name, `${where}.name`);
       const prevName = byName.get(n.name);
-      if (prevName) throw badInput(`duplicate node name "${n.name}": ${prevName} and ${where}`, 'give every node a different name');
+      if (prevName)
+        throw badInput(
+          `duplicate node name "${n.name}": ${prevName} and ${where}`,
+          'give every node a different name',
+        );
       byName.set(n.name, where);
     }
     for (const [k, v] of Object.entries(n.labels ?? {})) validateLabel(k, v, `${where}.labels`);
@@ -155,19 +201,34 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
   const cp = spec.controlPlane;
   validatePort(cp.port, 'controlPlane.port (--lb-port)');
   if (cp.endpoint.length > 253 || !DNS1123_SUBDOMAIN.test(cp.endpoint) || ipFamily(cp.endpoint) !== 0) {
-    throw badInput(`control-plane endpoint "${cp.endpoint}" is not a DNS name`, 'give a name such as apiserver.cluster.local (--lb-domain); put an address in --lb-ip');
+    throw badInput(
+      `control-plane endpoint "${cp.endpoint}" is not a DNS name`,
+      'give a name such as apiserver.cluster.local (--lb-domain); put an address in --lb-ip',
+    );
   }
   if (cp.lbIp !== undefined) {
     validateIp(cp.lbIp, 'controlPlane.lbIp (--lb-ip)');
     if (cp.mode !== 'external') {
-      throw badInput(`--lb-ip ${cp.lbIp} is set but the HA mode is ${cp.mode}`, 'drop --lb-mode, or use --lb-mode external with --lb-ip');
+      throw badInput(
+        `--lb-ip ${cp.lbIp} is set but the HA mode is ${cp.mode}`,
+        'drop --lb-mode, or use --lb-mode external with --lb-ip',
+      );
     }
   } else if (cp.mode === 'external') {
-    throw badInput('HA mode external needs the load balancer address', 'give --lb-ip ADDRESS (and --lb-port if not 6443)');
+    throw badInput(
+      'HA mode external needs the load balancer address',
+      'give --lb-ip ADDRESS (and --lb-port if not 6443)',
+    );
   }
   for (const san of cp.certSANs) {
-    if (ipFamily(san) === 0 && !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(san)) {
-      throw badInput(`certificate SAN "${san}" is neither an IP nor a DNS name`, 'give names like api.example.com or addresses');
+    if (
+      ipFamily(san) === 0 &&
+      !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(san)
+    ) {
+      throw badInput(
+        `certificate SAN "${san}" is neither an IP nor a DNS name`,
+        'give names like api.example.com or addresses',
+      );
     }
   }
 
@@ -175,13 +236,22 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
   const svc = validateCidr(net.serviceCIDR, 'network.serviceCIDR (--svc-cidr)');
   const pod = validateCidr(net.podCIDR, 'network.podCIDR (--pod-cidr)');
   if (svc.family === 4 && svc.bits < 12) {
-    throw badInput(`service CIDR ${net.serviceCIDR} is larger than kube-apiserver allows`, 'use a prefix of /12 or longer, e.g. 10.96.0.0/12');
+    throw badInput(
+      `service CIDR ${net.serviceCIDR} is larger than kube-apiserver allows`,
+      'use a prefix of /12 or longer, e.g. 10.96.0.0/12',
+    );
   }
   if (svc.family === 6 && svc.bits < 108) {
-    throw badInput(`service CIDR ${net.serviceCIDR} is larger than kube-apiserver allows`, 'use an IPv6 prefix of /108 or longer');
+    throw badInput(
+      `service CIDR ${net.serviceCIDR} is larger than kube-apiserver allows`,
+      'use an IPv6 prefix of /108 or longer',
+    );
   }
   if (cidrsOverlap(svc, pod)) {
-    throw badInput(`service CIDR ${net.serviceCIDR} overlaps pod CIDR ${net.podCIDR}`, 'choose ranges that do not overlap, e.g. --svc-cidr 10.96.0.0/12 --pod-cidr 10.244.0.0/16');
+    throw badInput(
+      `service CIDR ${net.serviceCIDR} overlaps pod CIDR ${net.podCIDR}`,
+      'choose ranges that do not overlap, e.g. --svc-cidr 10.96.0.0/12 --pod-cidr 10.244.0.0/16',
+    );
   }
   for (const [ip, where] of byIp) {
     for (const [c, flag] of [
@@ -189,7 +259,10 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
       [pod, '--pod-cidr'],
     ] as const) {
       if (cidrContains(c, ip)) {
-        throw badInput(`node address ${ip} (${where}) lies inside ${flag} ${c.text}`, `choose a ${flag} range that does not contain node addresses`);
+        throw badInput(
+          `node address ${ip} (${where}) lies inside ${flag} ${c.text}`,
+          `choose a ${flag} range that does not contain node addresses`,
+        );
       }
     }
   }
@@ -200,14 +273,20 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
   const lo = Number(range?.[1]);
   const hi = Number(range?.[2]);
   if (!range || lo < 1 || hi > 65535 || lo >= hi) {
-    throw badInput(`NodePort range "${net.nodePortRange}" is not LOW-HIGH within 1-65535`, 'use e.g. 30000-32767');
+    throw badInput(
+      `NodePort range "${net.nodePortRange}" is not LOW-HIGH within 1-65535`,
+      'use e.g. 30000-32767',
+    );
   }
   if (net.proxyMode === 'ipvs') {
     warnings.push('kube-proxy IPVS mode needs the ip_vs kernel modules on every node');
   }
 
   if (spec.kubelet.maxPods < 1 || spec.kubelet.maxPods > 10000) {
-    throw badInput(`max pods ${spec.kubelet.maxPods} is out of range`, 'use a number between 1 and 10000 (kubelet default 110)');
+    throw badInput(
+      `max pods ${spec.kubelet.maxPods} is out of range`,
+      'use a number between 1 and 10000 (kubelet default 110)',
+    );
   }
   spec.artifacts.mirrors.forEach((m, i) => validateMirror(m, `artifacts.mirrors[${i}]`));
   validateDuration(spec.pki.certValidity, 'pki.certValidity');
@@ -216,10 +295,19 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
   return { spec, warnings };
 }
 
-const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 function validateLabel(key: string, value: string, where: string): void {
-  if (!LABEL_NAME.test(key)) throw badInput(`label key "${key}" (${where}) is not a valid Kubernetes label name`, 'use e.g. node-role/gpu or zone');
-  if (!LABEL_VALUE.test(value)) throw badInput(`label value "${value}" (${where}) is not a valid Kubernetes label value`, 'use at most 63 letters, digits, "-", "_" and "."');
+  if (!LABEL_NAME.test(key))
+    throw badInput(
+      `label key "${key}" (${where}) is not a valid Kubernetes label name`,
+      'use e.g. node-role/gpu or zone',
+    );
+  if (!LABEL_VALUE.test(value))
+    throw badInput(
+      `label value "${value}" (${where}) is not a valid Kubernetes label value`,
+      'use at most 63 letters, digits, "-", "_" and "."',
+    );
 }

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { Store } from '../cluster/store.js';
+import { badInput } from '../core/errors.js';
+import { createOutput, type Output, type OutputFormat, type Streams } from './output.js';
+
+/** What every command receives: no module-level state, so tests can run commands side by side. */
+export interface CommandContext {
+  store: Store;
+  out: Output;
+  env: NodeJS.ProcessEnv;
+  streams: Streams & { stdin: NodeJS.ReadableStream & { isTTY?: boolean } };
+  debug: boolean;
+  yes: boolean;
+  /** The whole command line, recorded in locks and logs (secrets redacted). */
+  commandLine: string;
+}
+
+export interface GlobalOptions {
+  home?: string;
+  verbose?: number;
+  debug?: boolean;
+  output?: string;
+  yes?: boolean;
+}
+
+const FORMATS = ['table', 'json', 'yaml'];
+
+const SECRET_FLAGS =
+  /^--?(default-(master-|worker-)?passwd|default-(master-|worker-)?pk-password|master-passwd|worker-passwd|master-pk-password|worker-pk-password|bastion-passwd)$/;
+
+/** Replaces the values of password flags so a command line can be logged or shown in a lock. */
+export function redactArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    if (eq > 0 && SECRET_FLAGS.test(a.slice(0, eq))) out.push(`${a.slice(0, eq)}=***`);
+    else if (SECRET_FLAGS.test(a) && i + 1 < argv.length) {
+      out.push(a, '***');
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+export function makeContext(
+  globals: GlobalOptions,
+  io: {
+    env: NodeJS.ProcessEnv;
+    streams: CommandContext['streams'];
+    argv: readonly string[];
+    defaultHome: string;
+  },
+): CommandContext {
+  const format = globals.output ?? 'table';
+  if (!FORMATS.includes(format))
+    throw badInput(`output format "${format}" is not supported`, 'use -o table, -o json or -o yaml');
+  return {
+    store: new Store(globals.home ?? io.defaultHome),
+    out: createOutput(format as OutputFormat, globals.verbose ?? 0, io.streams, io.env),
+    env: io.env,
+    streams: io.streams,
+    debug: Boolean(globals.debug),
+    yes: Boolean(globals.yes),
+    commandLine: ['kubeon', ...redactArgv(io.argv)].join(' '),
+  };
+}
+
+/** Commands receive the context through this, built from the root's global options. */
+export type ContextFactory = (cmd: Command) => CommandContext;

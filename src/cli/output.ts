@@ -1,0 +1,88 @@
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import YAML from 'yaml';
+
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+/**
+ * Everything a command prints goes through here: results to stdout in the chosen format, messages
+ * to stderr (so `-o json` output stays parseable), colour only on a TTY and never with NO_COLOR.
+ */
+export interface Output {
+  format: OutputFormat;
+  verbose: number;
+  color: boolean;
+  info(msg: string): void;
+  warn(msg: string): void;
+  detail(msg: string): void;
+  /** Prints a result: JSON/YAML as given, or the table made by `columns` from `rows`. */
+  result<T>(data: unknown, rows: T[], columns: Column<T>[]): void;
+  /** Prints plain text on stdout (for table format only; JSON/YAML callers use result). */
+  text(msg: string): void;
+}
+
+export interface Column<T> {
+  header: string;
+  value(row: T): string;
+}
+
+export interface Streams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export function renderTable<T>(rows: T[], columns: Column<T>[]): string {
+  const table = new Table({
+    head: columns.map((c) => c.header),
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '   ',
+    },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+  });
+  for (const r of rows) table.push(columns.map((c) => c.value(r)));
+  return table
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
+}
+
+export function createOutput(
+  format: OutputFormat,
+  verbose: number,
+  streams: Streams,
+  env: NodeJS.ProcessEnv,
+): Output {
+  const color = Boolean(streams.stderr.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+  const paint = pc.createColors(color);
+  return {
+    format,
+    verbose,
+    color,
+    info: (msg) => streams.stderr.write(`${msg}\n`),
+    warn: (msg) => streams.stderr.write(`${paint.yellow('warning:')} ${msg}\n`),
+    detail: (msg) => {
+      if (verbose > 0) streams.stderr.write(`${paint.dim(msg)}\n`);
+    },
+    text: (msg) => streams.stdout.write(`${msg}\n`),
+    result(data, rows, columns) {
+      if (format === 'json') streams.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      else if (format === 'yaml') streams.stdout.write(YAML.stringify(data));
+      else streams.stdout.write(`${renderTable(rows, columns)}\n`);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { Command, CommanderError, Option } from 'commander';
+import { KUBEON_VERSION } from '../core/version.js';
+import { addCommand } from './commands/add.js';
+import { certsCommand } from './commands/certs.js';
+import { cpCommand } from './commands/cp.js';
+import { createCommand } from './commands/create.js';
+import { delCommand } from './commands/del.js';
+import { destroyCommand } from './commands/destroy.js';
+import { downloadCommand } from './commands/download.js';
+import { etcdCommand } from './commands/etcd.js';
+import { execCommand } from './commands/exec.js';
+import { infoCommand } from './commands/info.js';
+import { listCommand } from './commands/list.js';
+import { upgradeCommand } from './commands/upgrade.js';
+import { useCommand } from './commands/use.js';
+import { versionCommand } from './commands/version.js';
+import { viewCommand } from './commands/view.js';
+import { completionScript } from './completion.js';
+import type { ContextFactory, GlobalOptions } from './context.js';
+
+function increase(_v: string, previous: number): number {
+  return previous + 1;
+}
+
+/** The whole command tree. `makeCtx` turns the parsed global options into a command context. */
+export function buildProgram(makeCtx: (globals: GlobalOptions) => ReturnType<ContextFactory>): Command {
+  const program = new Command('kubeon')
+    .description('Install and operate highly available Kubernetes clusters with kubeadm, over SSH.')
+    .version(KUBEON_VERSION, '--version', 'print the kubeon version')
+    .option('--home <dir>', 'kubeon state directory (default $KUBEON_HOME or ~/.kubeon)')
+    .option('-v, --verbose', 'more output (repeat for more)', increase, 0)
+    .option('--debug', 'show stack traces on errors')
+    .addOption(
+      new Option('-o, --output <format>', 'result format where a command reports').choices([
+        'table',
+        'json',
+        'yaml',
+      ]),
+    )
+    .option('-y, --yes', 'do not ask for confirmation')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  const factory: ContextFactory = (cmd) => makeCtx(cmd.optsWithGlobals<GlobalOptions>());
+  const commands = [
+    createCommand(factory),
+    destroyCommand(factory),
+    addCommand(factory),
+    delCommand(factory),
+    upgradeCommand(factory),
+    useCommand(factory),
+    listCommand(factory),
+    execCommand(factory),
+    cpCommand(factory),
+    infoCommand(factory),
+    etcdCommand(factory),
+    certsCommand(factory),
+    viewCommand(factory),
+    downloadCommand(factory),
+    versionCommand(factory),
+  ];
+  for (const c of commands) program.addCommand(c);
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(kubeon completion bash)')
+    .addArgument(new Command().createArgument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
+    .action((shell: 'bash' | 'zsh') => {
+      process.stdout.write(completionScript(program, shell));
+    });
+  // Every subcommand throws instead of exiting, so main() owns exit codes and error formatting.
+  const applyExitOverride = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(applyExitOverride);
+  };
+  applyExitOverride(program);
+  return program;
+}
+
+export { CommanderError };

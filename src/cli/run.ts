@@ -1,0 +1,36 @@
+import { defaultHome } from '../cluster/store.js';
+import { ExitCode, exitCodeOf, formatError } from '../core/errors.js';
+import { type CommandContext, makeContext } from './context.js';
+import { buildProgram, CommanderError } from './program.js';
+
+const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+
+/**
+ * Runs one kubeon invocation and returns its exit code. Errors become one line on stderr (plus the
+ * stack with --debug); nothing here calls process.exit, so tests can run it in-process.
+ */
+export async function runCli(
+  argv: readonly string[],
+  io: { env: NodeJS.ProcessEnv; streams: CommandContext['streams'] },
+): Promise<number> {
+  const debug = argv.includes('--debug');
+  const program = buildProgram((globals) =>
+    makeContext(globals, { ...io, argv, defaultHome: defaultHome(io.env) }),
+  );
+  program.configureOutput({
+    writeOut: (s) => io.streams.stdout.write(s),
+    writeErr: (s) => io.streams.stderr.write(s),
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (unknown option, missing argument...).
+      return HELP_CODES.has(err.code) ? ExitCode.ok : ExitCode.badInput;
+    }
+    io.streams.stderr.write(`${formatError(err)}\n`);
+    if (debug && err instanceof Error && err.stack) io.streams.stderr.write(`${err.stack}\n`);
+    return exitCodeOf(err);
+  }
+}

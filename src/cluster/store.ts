@@ -1,0 +1,173 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import YAML from 'yaml';
+import { writeFileAtomic } from '../core/atomic.js';
+import { badInput } from '../core/errors.js';
+import { acquireLock, type HeldLock } from './lock.js';
+import type { ClusterSpec } from './spec.js';
+import type { ClusterState } from './state.js';
+import { validateClusterName, validateSpec } from './validate.js';
+
+/**
+ * The multi-cluster store under the kubeon home:
+ *   clusters/<name>/{cluster.yaml, state.json, pki/, kubeconfig, known_hosts, logs/, .lock}
+ *   cache/   current
+ * Directories are 0700 and every file 0600: cluster.yaml may hold passwords, pki/ holds CA keys.
+ */
+
+export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KUBEON_HOME ? resolve(env.KUBEON_HOME) : join(homedir(), '.kubeon');
+}
+
+export interface ClusterPaths {
+  dir: string;
+  spec: string;
+  state: string;
+  pki: string;
+  kubeconfig: string;
+  knownHosts: string;
+  logs: string;
+  lock: string;
+}
+
+export class Store {
+  readonly home: string;
+
+  constructor(home: string) {
+    this.home = resolve(home);
+  }
+
+  get cacheDir(): string {
+    return join(this.home, 'cache');
+  }
+
+  get clustersDir(): string {
+    return join(this.home, 'clusters');
+  }
+
+  paths(name: string): ClusterPaths {
+    const dir = join(this.clustersDir, validateClusterName(name));
+    return {
+      dir,
+      spec: join(dir, 'cluster.yaml'),
+      state: join(dir, 'state.json'),
+      pki: join(dir, 'pki'),
+      kubeconfig: join(dir, 'kubeconfig'),
+      knownHosts: join(dir, 'known_hosts'),
+      logs: join(dir, 'logs'),
+      lock: join(dir, '.lock'),
+    };
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // mkdir's mode is masked by umask and ignored for existing directories.
+    await chmod(dir, 0o700);
+  }
+
+  async init(): Promise<void> {
+    await this.ensureDir(this.home);
+    await this.ensureDir(this.clustersDir);
+    await this.ensureDir(this.cacheDir);
+  }
+
+  exists(name: string): boolean {
+    return existsSync(this.paths(name).spec);
+  }
+
+  async list(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.clustersDir, { withFileTypes: true });
+      return entries
+        .filter((e) => e.isDirectory() && existsSync(join(this.clustersDir, e.name, 'cluster.yaml')))
+        .map((e) => e.name)
+        .sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  /** Fails with exit 2 naming the known clusters when `name` is not one of them. */
+  async requireCluster(name: string): Promise<ClusterPaths> {
+    const paths = this.paths(name);
+    if (!existsSync(paths.spec)) {
+      const known = await this.list();
+      throw badInput(
+        `unknown cluster "${name}"`,
+        known.length
+          ? `known clusters: ${known.join(', ')}`
+          : 'create one with kubeon create NAME VERSION -m IP',
+      );
+    }
+    return paths;
+  }
+
+  async readSpec(name: string): Promise<ClusterSpec> {
+    const paths = await this.requireCluster(name);
+    const text = await readFile(paths.spec, 'utf8');
+    return validateSpec(YAML.parse(text), paths.spec).spec;
+  }
+
+  async writeSpec(spec: ClusterSpec): Promise<void> {
+    const paths = this.paths(spec.name);
+    await this.init();
+    await this.ensureDir(paths.dir);
+    const header = `# kubeon cluster spec; edit with care. Schema: kubeon view schema\n`;
+    await writeFileAtomic(paths.spec, header + YAML.stringify(spec), 0o600);
+  }
+
+  async readState(name: string): Promise<ClusterState | undefined> {
+    try {
+      return JSON.parse(await readFile(this.paths(name).state, 'utf8')) as ClusterState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async writeState(name: string, state: ClusterState): Promise<void> {
+    const paths = this.paths(name);
+    await this.ensureDir(paths.dir);
+    await writeFileAtomic(paths.state, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+  }
+
+  async current(): Promise<string | undefined> {
+    try {
+      const name = (await readFile(join(this.home, 'current'), 'utf8')).trim();
+      return name && this.exists(name) ? name : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async setCurrent(name: string): Promise<void> {
+    await this.init();
+    await writeFileAtomic(join(this.home, 'current'), `${name}\n`, 0o600);
+  }
+
+  async remove(name: string): Promise<void> {
+    const paths = this.paths(name);
+    await rm(paths.dir, { recursive: true, force: true });
+    if ((await this.current()) === undefined) await rm(join(this.home, 'current'), { force: true });
+  }
+
+  /** Takes the cluster's lock for the duration of one command. */
+  async lock(name: string, command: string): Promise<HeldLock> {
+    const paths = this.paths(name);
+    await this.ensureDir(paths.dir);
+    return acquireLock(paths.lock, name, command);
+  }
+
+  async ensureClusterDirs(name: string): Promise<ClusterPaths> {
+    const paths = this.paths(name);
+    for (const d of [paths.dir, paths.pki, paths.logs]) await this.ensureDir(d);
+    return paths;
+  }
+
+  async fileMode(path: string): Promise<number> {
+    return (await stat(path)).mode & 0o777;
+  }
+}
