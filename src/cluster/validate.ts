@@ -195,8 +195,8 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
     }
     for (const [k, v] of Object.entries(n.labels ?? {})) validateLabel(k, v, `${where}.labels`);
   };
-  spec.masters.forEach((n, i) => check(n, `masters[${i}]`));
-  spec.workers.forEach((n, i) => check(n, `workers[${i}]`));
+  for (const [i, n] of spec.masters.entries()) check(n, `masters[${i}]`);
+  for (const [i, n] of spec.workers.entries()) check(n, `workers[${i}]`);
 
   const cp = spec.controlPlane;
   validatePort(cp.port, 'controlPlane.port (--lb-port)');
@@ -288,7 +288,7 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
       'use a number between 1 and 10000 (kubelet default 110)',
     );
   }
-  spec.artifacts.mirrors.forEach((m, i) => validateMirror(m, `artifacts.mirrors[${i}]`));
+  for (const [i, m] of spec.artifacts.mirrors.entries()) validateMirror(m, `artifacts.mirrors[${i}]`);
   validateDuration(spec.pki.certValidity, 'pki.certValidity');
   validateDuration(spec.pki.caValidity, 'pki.caValidity');
 
