@@ -1,0 +1,294 @@
+/**
+ * `lab mirror start|stop|status|build|fault|log`. The lab CLI imports `mirrorCommand`; the file
+ * also runs on its own: `npx tsx lab/mirror/cli.ts start --json`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Agent, fetch } from 'undici';
+import { buildMirrorTree, readTreeManifest } from './build.js';
+import { parseFaults } from './faults.js';
+import { DEFAULT_SPEC } from './layout.js';
+import { readAccessLog } from './server.js';
+import { type DaemonConfig, type MirrorState, statePaths } from './state.js';
+import { ensureTlsFiles } from './tls.js';
+
+export const DEFAULT_STATE_DIR = '/var/tmp/kubeon-lab/mirror';
+
+const USAGE = `usage: lab mirror <command> [options]
+  start  [--port N] [--bind ADDR]... [--root DIR] [--tls] [--fault JSON]... [--big NAME=SIZE]... [--json]
+  stop   [--json]
+  status [--json]
+  build  [--root DIR] [--big NAME=SIZE]... [--force] [--json]
+  fault  list | clear | add JSON | set JSON
+  log    [--since SEQ]
+common: --state-dir DIR (default $KUBEON_LAB_MIRROR_DIR or ${DEFAULT_STATE_DIR})
+SIZE takes K, M or G suffixes (--big kubelet=64M makes a 64 MiB kubelet for benchmarks).`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  bind: { type: 'string', multiple: true },
+  root: { type: 'string' },
+  tls: { type: 'boolean' },
+  fault: { type: 'string', multiple: true },
+  big: { type: 'string', multiple: true },
+  force: { type: 'boolean' },
+  since: { type: 'string' },
+  json: { type: 'boolean' },
+  'state-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+class UsageError extends Error {}
+
+export async function mirrorCommand(argv: string[]): Promise<number> {
+  let flags: Flags;
+  let positionals: string[];
+  try {
+    ({ values: flags, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true }));
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const [command, ...rest] = positionals;
+  if (flags.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || flags.help ? 0 : 2;
+  }
+  const stateDir = flags['state-dir'] ?? process.env.KUBEON_LAB_MIRROR_DIR ?? DEFAULT_STATE_DIR;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(stateDir, flags);
+      case 'stop':
+        return await stop(stateDir, flags);
+      case 'status':
+        return await status(stateDir, flags);
+      case 'build':
+        return await build(stateDir, flags);
+      case 'fault':
+        return await fault(stateDir, rest);
+      case 'log':
+        return await printLog(stateDir, flags);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`error: ${message}\n`);
+    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+function parseSize(text: string): number {
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`bad size "${text}" (use e.g. 64M)`);
+  const unit = { '': 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Number(m[1]) * unit;
+}
+
+function parseBig(values: string[] | undefined): Record<string, number> | undefined {
+  if (!values?.length) return undefined;
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const [name, size] = v.split('=');
+    if (!name || !size) throw new UsageError(`--big takes NAME=SIZE, got "${v}"`);
+    out[name] = parseSize(size);
+  }
+  return out;
+}
+
+/** The running mirror described by the state dir, or undefined (stale files are ignored). */
+export async function runningMirror(stateDir: string): Promise<MirrorState | undefined> {
+  const paths = statePaths(stateDir);
+  const pid = Number((await readFile(paths.pid, 'utf8').catch(() => '')).trim());
+  if (!pid || !isOurDaemon(pid)) return undefined;
+  const text = await readFile(paths.state, 'utf8').catch(() => undefined);
+  return text ? (JSON.parse(text) as MirrorState) : undefined;
+}
+
+/** True if `pid` is alive and is a mirror daemon (a recycled PID must never be signalled). */
+function isOurDaemon(pid: number): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(DAEMON_PATH);
+  } catch {
+    return false;
+  }
+}
+
+const DAEMON_PATH = fileURLToPath(new URL('./daemon.ts', import.meta.url));
+
+async function prepareRoot(stateDir: string, flags: Flags): Promise<string> {
+  const root = path.resolve(flags.root ?? statePaths(stateDir).root);
+  const bigFiles = parseBig(flags.big);
+  const built = await readTreeManifest(root);
+  const empty = (await readdir(root).catch(() => [])).length === 0;
+  // A --root the user filled by hand is served as it is; the default root (or an empty one) is built.
+  if (!flags.root || built || empty || flags.force || bigFiles) {
+    await buildMirrorTree(root, DEFAULT_SPEC, { ...(bigFiles ? { bigFiles } : {}), force: !!flags.force });
+  }
+  return root;
+}
+
+async function start(stateDir: string, flags: Flags): Promise<number> {
+  const existing = await runningMirror(stateDir);
+  if (existing) {
+    process.stderr.write(`kubeon lab mirror: already running (pid ${existing.pid})\n`);
+    printState(existing, flags);
+    return 0;
+  }
+  await mkdir(stateDir, { recursive: true });
+  const paths = statePaths(stateDir);
+  const bind = flags.bind?.length ? flags.bind : ['127.0.0.1'];
+  const port = flags.port === undefined ? 0 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${flags.port}"`);
+  const faults = (flags.fault ?? []).flatMap((f) => parseFaults(JSON.parse(f)));
+  const root = await prepareRoot(stateDir, flags);
+  const tlsFiles = flags.tls ? await ensureTlsFiles(paths.tls, bind) : undefined;
+  const config: DaemonConfig = {
+    stateDir,
+    root,
+    port,
+    bind,
+    logFile: paths.log,
+    faults,
+    ...(tlsFiles ? { tls: tlsFiles } : {}),
+  };
+  const state = await launch(config, paths.daemonLog);
+  printState(state, flags);
+  return 0;
+}
+
+function printState(state: MirrorState, flags: Flags): void {
+  if (flags.json) {
+    const { url, pid, root, log, caFile, urls } = state;
+    process.stdout.write(`${JSON.stringify({ url, urls, pid, root, log, ...(caFile ? { caFile } : {}) })}\n`);
+    return;
+  }
+  process.stdout.write(`${state.urls.join('\n')}\n`);
+  if (state.caFile) process.stderr.write(`CA file: ${state.caFile}\n`);
+}
+
+/** Starts the daemon detached and waits for it to report its URLs (or its error). */
+async function launch(config: DaemonConfig, daemonLog: string): Promise<MirrorState> {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const out = openSync(daemonLog, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, ['--import', tsx, DAEMON_PATH, JSON.stringify(config)], {
+      detached: true,
+      stdio: ['ignore', out, out, 'ipc'],
+    });
+  } finally {
+    closeSync(out);
+  }
+  const result = await new Promise<{ ready?: MirrorState; error?: string }>((resolve) => {
+    const timer = setTimeout(() => resolve({ error: `no answer in 30 s (see ${daemonLog})` }), 30_000);
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      resolve(m as { ready?: MirrorState; error?: string });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ error: `mirror exited with code ${code} (see ${daemonLog})` });
+    });
+  });
+  if (child.connected) child.disconnect();
+  child.unref();
+  if (!result.ready) {
+    if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGTERM');
+    throw new Error(result.error ?? 'mirror failed to start');
+  }
+  return result.ready;
+}
+
+async function stop(stateDir: string, flags: Flags): Promise<number> {
+  const paths = statePaths(stateDir);
+  const pid = Number((await readFile(paths.pid, 'utf8').catch(() => '')).trim());
+  let stopped = false;
+  if (pid && isOurDaemon(pid)) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 50 && isOurDaemon(pid); i++) await sleep(100);
+    if (isOurDaemon(pid)) process.kill(pid, 'SIGKILL');
+    stopped = true;
+  }
+  await rm(paths.pid, { force: true });
+  await rm(paths.state, { force: true });
+  if (flags.json) process.stdout.write(`${JSON.stringify({ stopped, ...(stopped ? { pid } : {}) })}\n`);
+  else process.stdout.write(stopped ? `stopped (pid ${pid})\n` : 'not running\n');
+  return 0;
+}
+
+async function status(stateDir: string, flags: Flags): Promise<number> {
+  const state = await runningMirror(stateDir);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(state ? { running: true, ...state } : { running: false })}\n`);
+  } else {
+    process.stdout.write(state ? `running (pid ${state.pid}): ${state.urls.join(' ')}\n` : 'not running\n');
+  }
+  return state ? 0 : 1;
+}
+
+async function build(stateDir: string, flags: Flags): Promise<number> {
+  const root = path.resolve(flags.root ?? statePaths(stateDir).root);
+  const bigFiles = parseBig(flags.big);
+  const manifest = await buildMirrorTree(root, DEFAULT_SPEC, {
+    ...(bigFiles ? { bigFiles } : {}),
+    force: !!flags.force,
+  });
+  if (flags.json) process.stdout.write(`${JSON.stringify({ root, files: manifest.files })}\n`);
+  else process.stdout.write(`${root}: ${manifest.files.length} files\n`);
+  return 0;
+}
+
+async function admin(stateDir: string, method: string, route: string, body?: unknown): Promise<unknown> {
+  const state = await runningMirror(stateDir);
+  if (!state) throw new Error('the mirror is not running (start it with: lab mirror start)');
+  const dispatcher = state.caFile ? new Agent({ connect: { ca: await readFile(state.caFile) } }) : undefined;
+  try {
+    const res = await fetch(`${state.url}${route}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    const data = (await res.json()) as { error?: string };
+    if (!res.ok) throw new Error(data.error ?? `${method} ${route}: HTTP ${res.status}`);
+    return data;
+  } finally {
+    await dispatcher?.close();
+  }
+}
+
+async function fault(stateDir: string, args: string[]): Promise<number> {
+  const [action, json] = args;
+  const methods: Record<string, string> = { list: 'GET', clear: 'DELETE', add: 'POST', set: 'PUT' };
+  const method = action ? methods[action] : undefined;
+  if (!method) throw new UsageError('fault takes list, clear, add JSON or set JSON');
+  const body = action === 'add' || action === 'set' ? parseFaults(JSON.parse(json ?? '[]')) : undefined;
+  const result = await admin(stateDir, method, '/_mirror/faults', body);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+async function printLog(stateDir: string, flags: Flags): Promise<number> {
+  const since = Number(flags.since ?? 0);
+  for (const e of await readAccessLog(statePaths(stateDir).log)) {
+    if (e.seq > since) process.stdout.write(`${JSON.stringify(e)}\n`);
+  }
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  process.exitCode = await mirrorCommand(process.argv.slice(2));
+}
