@@ -38,7 +38,9 @@ describe.skipIf(!hasRegistry)('lab registry with token auth', () => {
     const first = await fetch(`${registry.url}/v2/${image.repository}/manifests/${image.tag}`);
     expect(first.status).toBe(401);
     const challenge = first.headers.get('www-authenticate')!;
-    expect(challenge).toMatch(/^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/token",service="kubeon-lab-registry"/);
+    expect(challenge).toMatch(
+      /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/token",service="kubeon-lab-registry"/,
+    );
     await first.body?.cancel();
 
     const tokenUrl = `${registry.tokenUrl}?service=${registry.service}&scope=repository:${image.repository}:pull`;
@@ -74,7 +76,9 @@ describe.skipIf(!hasRegistry)('lab registry with token auth', () => {
   });
 
   it('refuses a push without credentials and grants anonymous clients pull only', async () => {
-    await expect(pushImages(registry.url, ['registry.k8s.io/pause:9.9'])).rejects.toThrow(/401|UNAUTHORIZED|denied/i);
+    await expect(pushImages(registry.url, ['registry.k8s.io/pause:9.9'])).rejects.toThrow(
+      /401|UNAUTHORIZED|denied/i,
+    );
     const anon = registry.tokenRequests().filter((r) => !r.user && r.status === 200);
     expect(anon.length).toBeGreaterThan(0);
     for (const r of anon) for (const g of r.granted) expect(g).toMatch(/:pull$|:$/);
