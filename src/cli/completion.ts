@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 
 /**
  * Shell completion generated from the command tree itself, so it can never drift from --help.
- * Completes subcommands and flags; cluster names come from `kubeon list -o json` at completion time
- * would cost a Node start per keystroke, so they are read from the store directory instead.
+ * Completes subcommands and flags, and cluster names read straight from the store directory:
+ * asking `kubeon list` instead would cost a Node start on every keystroke.
  */
 interface Node {
   path: string[];

@@ -23,7 +23,10 @@ function increase(_v: string, previous: number): number {
 }
 
 /** The whole command tree. `makeCtx` turns the parsed global options into a command context. */
-export function buildProgram(makeCtx: (globals: GlobalOptions) => ReturnType<ContextFactory>): Command {
+export function buildProgram(
+  makeCtx: (globals: GlobalOptions) => ReturnType<ContextFactory>,
+  output: { writeOut(s: string): void; writeErr(s: string): void },
+): Command {
   const program = new Command('kubeon')
     .description('Install and operate highly available Kubernetes clusters with kubeadm, over SSH.')
     .version(KUBEON_VERSION, '--version', 'print the kubeon version')
@@ -65,14 +68,16 @@ export function buildProgram(makeCtx: (globals: GlobalOptions) => ReturnType<Con
     .description('print a shell completion script: source <(kubeon completion bash)')
     .addArgument(new Command().createArgument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
     .action((shell: 'bash' | 'zsh') => {
-      process.stdout.write(completionScript(program, shell));
+      output.writeOut(completionScript(program, shell));
     });
-  // Every subcommand throws instead of exiting, so main() owns exit codes and error formatting.
-  const applyExitOverride = (c: Command) => {
+  // Every command throws instead of exiting, so runCli owns exit codes and error formatting; and all
+  // of them print through the caller's streams (addCommand does not pass these settings down).
+  const configure = (c: Command) => {
     c.exitOverride();
-    c.commands.forEach(applyExitOverride);
+    c.configureOutput(output);
+    for (const sub of c.commands) configure(sub);
   };
-  applyExitOverride(program);
+  configure(program);
   return program;
 }
 

@@ -32,8 +32,8 @@ function readLine(stdin: NodeJS.ReadableStream): Promise<string | undefined> {
   const rl = createInterface({ input: stdin, terminal: false });
   return new Promise((resolve) => {
     rl.once('line', (l) => {
-      rl.close();
       resolve(l);
+      rl.close();
     });
     rl.once('close', () => resolve(undefined));
   });

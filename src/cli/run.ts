@@ -14,13 +14,13 @@ export async function runCli(
   io: { env: NodeJS.ProcessEnv; streams: CommandContext['streams'] },
 ): Promise<number> {
   const debug = argv.includes('--debug');
-  const program = buildProgram((globals) =>
-    makeContext(globals, { ...io, argv, defaultHome: defaultHome(io.env) }),
+  const program = buildProgram(
+    (globals) => makeContext(globals, { ...io, argv, defaultHome: defaultHome(io.env) }),
+    {
+      writeOut: (s) => io.streams.stdout.write(s),
+      writeErr: (s) => io.streams.stderr.write(s),
+    },
   );
-  program.configureOutput({
-    writeOut: (s) => io.streams.stdout.write(s),
-    writeErr: (s) => io.streams.stderr.write(s),
-  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.ok;

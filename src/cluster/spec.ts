@@ -25,7 +25,7 @@ export const SshAuthSchema = z
     password: z.string().optional().describe('Login password (stored only in the 0600 cluster.yaml)'),
     passwordFrom: secretFrom.optional(),
     privateKeyFile: z.string().min(1).optional().describe('Path of a private key on the control machine'),
-    privateKeyPassphrase: z.string().optional(),
+    privateKeyPassphrase: z.string().optional().describe('Passphrase of the private key'),
     privateKeyPassphraseFrom: secretFrom.optional(),
     sudoPassword: z.string().optional().describe('Password for sudo (default: the login password)'),
     sudoPasswordFrom: secretFrom.optional(),
@@ -68,9 +68,10 @@ export const ClusterSpecSchema = z
         bastion: BastionSchema.optional().describe('Jump host every connection goes through'),
       })
       .strict()
+      .describe('SSH login settings, layered: node over role over defaults')
       .default({ defaults: {}, masters: {}, workers: {} }),
     masters: z.array(NodeSchema).describe('Control-plane nodes (stacked etcd); an odd count is best'),
-    workers: z.array(NodeSchema).default([]),
+    workers: z.array(NodeSchema).default([]).describe('Worker nodes'),
     controlPlane: z
       .object({
         endpoint: z
@@ -91,12 +92,21 @@ export const ClusterSpecSchema = z
       .default({ endpoint: 'apiserver.cluster.local', mode: 'haproxy', port: 6443, certSANs: [] }),
     network: z
       .object({
-        serviceCIDR: z.string().default('10.96.0.0/12'),
-        podCIDR: z.string().default('10.244.0.0/16'),
-        dnsDomain: z.string().default('cluster.local'),
-        cni: z.enum(CNIS).default('calico'),
-        proxyMode: z.enum(PROXY_MODES).default('iptables'),
-        nodePortRange: z.string().default('30000-32767'),
+        serviceCIDR: z
+          .string()
+          .default('10.96.0.0/12')
+          .describe('Service CIDR; its first address is the kubernetes Service IP'),
+        podCIDR: z
+          .string()
+          .default('10.244.0.0/16')
+          .describe('Pod CIDR; must not overlap services or node addresses'),
+        dnsDomain: z.string().default('cluster.local').describe('Cluster DNS domain'),
+        cni: z.enum(CNIS).default('calico').describe('Network plugin'),
+        proxyMode: z
+          .enum(PROXY_MODES)
+          .default('iptables')
+          .describe('kube-proxy mode (ipvs needs the ip_vs modules)'),
+        nodePortRange: z.string().default('30000-32767').describe('NodePort range, LOW-HIGH'),
       })
       .strict()
       .default({
@@ -108,11 +118,11 @@ export const ClusterSpecSchema = z
         nodePortRange: '30000-32767',
       }),
     kubelet: z
-      .object({ maxPods: z.number().int().default(110) })
+      .object({ maxPods: z.number().int().default(110).describe('kubelet maxPods') })
       .strict()
       .default({ maxPods: 110 }),
     runtime: z
-      .object({ cri: z.enum(CRIS).default('containerd') })
+      .object({ cri: z.enum(CRIS).default('containerd').describe('Container runtime') })
       .strict()
       .default({ cri: 'containerd' }),
     artifacts: z
@@ -128,9 +138,12 @@ export const ClusterSpecSchema = z
       .default({ mirrors: ['global'], imageRepo: [], offline: false }),
     pki: z
       .object({
-        certValidity: z.string().default('876000h'),
-        caValidity: z.string().default('876000h'),
-        keyAlgorithm: z.enum(KEY_ALGORITHMS).default('RSA-2048'),
+        certValidity: z.string().default('876000h').describe('Validity of leaf certificates (100 years)'),
+        caValidity: z.string().default('876000h').describe('Validity of the CAs'),
+        keyAlgorithm: z
+          .enum(KEY_ALGORITHMS)
+          .default('RSA-2048')
+          .describe('Key type, as kubeadm encryptionAlgorithm'),
       })
       .strict()
       .default({ certValidity: '876000h', caValidity: '876000h', keyAlgorithm: 'RSA-2048' }),

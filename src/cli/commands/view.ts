@@ -21,8 +21,8 @@ export function viewCommand(makeCtx: ContextFactory): Command {
   view
     .command('schema')
     .description('print the JSON Schema of cluster.yaml (for editors)')
-    .action(() => {
-      process.stdout.write(`${JSON.stringify(clusterJsonSchema(), null, 2)}\n`);
+    .action((_opts: unknown, command: Command) => {
+      makeCtx(command).out.text(JSON.stringify(clusterJsonSchema(), null, 2));
     });
   for (const sub of viewArtifactCommands(makeCtx)) view.addCommand(sub);
   return view;

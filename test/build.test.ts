@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..');
+const COMMANDS = [
+  'create',
+  'destroy',
+  'add',
+  'del',
+  'upgrade',
+  'use',
+  'list',
+  'exec',
+  'cp',
+  'info',
+  'etcd',
+  'certs',
+  'view',
+  'download',
+  'version',
+  'completion',
+];
+
+describe('distribution', () => {
+  it('bundles to dist/kubeon.js and a single executable that runs without Node on PATH', async () => {
+    await run('npm', ['run', 'build'], { cwd: ROOT });
+    const bundled = await run(process.execPath, [join(ROOT, 'dist/kubeon.js'), '--help'], { cwd: ROOT });
+    for (const c of COMMANDS) expect(bundled.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+
+    await run('bash', ['scripts/build-sea.sh'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const home = mkdtempSync(join(tmpdir(), 'kubeon-sea-'));
+    const sea = await run(join(ROOT, 'dist/kubeon-linux-x64'), ['--help'], {
+      env: { PATH: '/nonexistent', HOME: home },
+    });
+    expect(sea.stdout).toBe(bundled.stdout);
+    const bad = await run(
+      join(ROOT, 'dist/kubeon-linux-x64'),
+      ['create', 't1', 'v1.31.2', '-m', '127.0.0.11', '-m', '127.0.0.11'],
+      {
+        env: { PATH: '/nonexistent', HOME: home },
+      },
+    ).catch((e) => e);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('127.0.0.11');
+  }, 180_000);
+});
