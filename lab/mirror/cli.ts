@@ -21,7 +21,7 @@ import { ensureTlsFiles } from './tls.js';
 export const DEFAULT_STATE_DIR = '/var/tmp/kubeon-lab/mirror';
 
 const USAGE = `usage: lab mirror <command> [options]
-  start  [--port N] [--bind ADDR]... [--root DIR] [--tls] [--fault JSON]... [--big NAME=SIZE]... [--json]
+  start  [--port N] [--bind ADDR|lab[:ID]]... [--root DIR] [--tls] [--fault JSON]... [--big NAME=SIZE]... [--json]
   stop   [--json]
   status [--json]
   build  [--root DIR] [--big NAME=SIZE]... [--force] [--json]
@@ -148,7 +148,7 @@ async function start(stateDir: string, flags: Flags): Promise<number> {
   }
   await mkdir(stateDir, { recursive: true });
   const paths = statePaths(stateDir);
-  const bind = flags.bind?.length ? flags.bind : ['127.0.0.1'];
+  const bind = await resolveBinds(flags.bind?.length ? flags.bind : ['127.0.0.1']);
   const port = flags.port === undefined ? 0 : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${flags.port}"`);
   const faults = (flags.fault ?? []).flatMap((f) => parseFaults(JSON.parse(f)));
@@ -166,6 +166,28 @@ async function start(stateDir: string, flags: Flags): Promise<number> {
   const state = await launch(config, paths.daemonLog);
   printState(state, flags);
   return 0;
+}
+
+/**
+ * `lab` or `lab:ID` stands for that lab's gateway address (where lab hosts reach the machine), read
+ * from the lab's own API so the mirror never guesses it.
+ */
+async function resolveBinds(binds: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const b of binds) {
+    const m = /^lab(?::(.+))?$/.exec(b);
+    if (!m) {
+      out.push(b);
+      continue;
+    }
+    const api = (await import(new URL('../api.ts', import.meta.url).href)) as {
+      labStatus(id?: string): Promise<{ gatewayIp: string } | undefined>;
+    };
+    const lab = await api.labStatus(m[1]);
+    if (!lab) throw new Error(`--bind ${b}: that lab is not up (npm run lab -- up)`);
+    out.push(lab.gatewayIp);
+  }
+  return [...new Set(out)];
 }
 
 function printState(state: MirrorState, flags: Flags): void {

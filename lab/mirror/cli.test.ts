@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent, fetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mirrorCommand } from './cli.js';
+
+/** Runs the command in-process and returns its exit code and what it printed on stdout. */
+async function run(...argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += chunk.toString();
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    return { code: await mirrorCommand(argv), out };
+  } finally {
+    spy.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('lab mirror CLI', () => {
+  let stateDir: string;
+  const sd = () => ['--state-dir', stateDir];
+
+  beforeAll(async () => {
+    stateDir = await mkdtemp(path.join(tmpdir(), 'kubeon-mirror-cli-'));
+  });
+  afterAll(async () => {
+    await run('stop', ...sd());
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('starts detached, is safe to start and stop twice, and records faults and the log', async () => {
+    const first = await run('start', '--json', ...sd());
+    expect(first.code).toBe(0);
+    const state = JSON.parse(first.out) as { url: string; pid: number; root: string; log: string };
+    expect(state.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`${state.url}/dl.k8s.io/release/stable.txt`)).text()).toBe('v1.37.1');
+
+    const second = await run('start', '--json', ...sd());
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.out).pid).toBe(state.pid);
+    expect((await run('status', ...sd())).code).toBe(0);
+
+    expect(
+      (await run('fault', 'add', '{"kind":"status","path":"/dl.k8s.io/release/stable.txt"}', ...sd())).code,
+    ).toBe(0);
+    const faulted = await fetch(`${state.url}/dl.k8s.io/release/stable.txt`);
+    expect(faulted.status).toBe(404);
+    await faulted.body?.cancel();
+    expect((await run('fault', 'clear', ...sd())).code).toBe(0);
+    const log = (await run('log', ...sd())).out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(log.map((e: { status: number }) => e.status)).toEqual([200, 404]);
+
+    const stop = await run('stop', '--json', ...sd());
+    expect(JSON.parse(stop.out)).toEqual({ stopped: true, pid: state.pid });
+    expect(alive(state.pid)).toBe(false);
+    const again = await run('stop', ...sd());
+    expect(again).toEqual({ code: 0, out: 'not running\n' });
+    expect((await run('status', ...sd())).code).toBe(1);
+    expect(existsSync(path.join(stateDir, 'mirror.pid'))).toBe(false);
+  });
+
+  it('serves HTTPS with a CA made by openssl', async () => {
+    const started = await run('start', '--tls', '--json', ...sd());
+    expect(started.code).toBe(0);
+    const state = JSON.parse(started.out) as { url: string; caFile: string };
+    expect(state.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const ca = await readFile(state.caFile);
+    const dispatcher = new Agent({ connect: { ca } });
+    try {
+      const res = await fetch(`${state.url}/dl.k8s.io/release/stable-1.31.txt`, { dispatcher });
+      expect(await res.text()).toBe('v1.31.14');
+    } finally {
+      await dispatcher.close();
+    }
+    await expect(fetch(`${state.url}/dl.k8s.io/release/stable.txt`)).rejects.toThrow();
+    expect((await run('stop', ...sd())).code).toBe(0);
+  });
+
+  it('rejects bad input with exit 2', async () => {
+    expect((await run('start', '--port', 'x', ...sd())).code).toBe(2);
+    expect((await run('frobnicate', ...sd())).code).toBe(2);
+    expect((await run('fault', 'add', '{"kind":"drop","path":"/x"}', ...sd())).code).not.toBe(0);
+  });
+});
