@@ -59,8 +59,9 @@ export interface BuildOptions {
    */
   producerId?: string;
   /**
-   * Pads these executables (by component name) to this many bytes with deterministic pseudo-random
-   * data, for transfer benchmarks (e.g. `{ kubelet: 64 << 20 }`). The padding goes after the
+   * Pads executables to this many bytes with deterministic pseudo-random data, for transfer
+   * benchmarks. Keys: `kubelet` (every version and arch), `kubelet@v1.31.14` or
+   * `kubelet@v1.31.14/amd64`; the most specific wins (e.g. `{ 'kubelet@v1.31.14/amd64': 64 << 20 }`). The padding goes after the
    * executable's own bytes, which ELF files and the placeholder scripts (they end in `exit`) ignore.
    */
   bigFiles?: Record<string, number>;
@@ -197,7 +198,8 @@ async function writeExecutable(ctx: Ctx, dest: string, component: string, versio
   const made = await ctx.produce(component, version, arch);
   if (typeof made === 'string') await copyFile(made, dest);
   else await writeFile(dest, made);
-  const target = ctx.opts.bigFiles?.[component];
+  const big = ctx.opts.bigFiles ?? {};
+  const target = big[`${component}@${version}/${arch}`] ?? big[`${component}@${version}`] ?? big[component];
   if (target !== undefined) {
     const have = (await stat(dest)).size;
     if (target > have) await appendPadding(dest, target - have, `${component}:${version}:${arch}`);

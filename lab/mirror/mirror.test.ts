@@ -224,6 +224,21 @@ describe('loopback mirror', () => {
       mirror.setFaults([]);
     });
 
+    it('with times "always", every response drops: a client that keeps resuming still gets the file', async () => {
+      mirror.setFaults([{ kind: 'drop', path: KUBELET, afterBytes: 700_000, times: 'always' }]);
+      const parts: Buffer[] = [];
+      let have = 0;
+      let rounds = 0;
+      while (have < BIG && rounds++ < 10) {
+        const res = await rawGet(mirror.url, KUBELET, have ? { range: `bytes=${have}-` } : {});
+        parts.push(res.body);
+        have += res.body.length;
+      }
+      mirror.setFaults([]);
+      expect(rounds).toBe(Math.ceil(BIG / 700_000));
+      expect(hex(Buffer.concat(parts))).toBe(await text(`${KUBELET}.sha256`));
+    });
+
     it('serves a wrong checksum in the upstream format, for one runc arch only when asked', async () => {
       const sumPath = `${KUBELET}.sha256`;
       const right = await text(sumPath);
