@@ -1,15 +1,130 @@
-import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { Command } from 'commander';
+import { ArtifactCache, fileKey } from '../../artifacts/cache.js';
+import { checkVersionSupported } from '../../artifacts/catalog.js';
+import { createDispatcher } from '../../artifacts/http.js';
+import { type KubeadmImages, kubeadmImageList } from '../../artifacts/kubeadm-images.js';
+import { fileSources, mirrorList } from '../../artifacts/mirrors.js';
+import { archOf } from '../../artifacts/plan.js';
+import { componentView, supportTable } from '../../artifacts/support.js';
+import { badInput } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
-import { pendingCommand } from './not-implemented.js';
+import { parseArches } from './download.js';
 
-/** `view support` and `view component`: filled in by the artifacts catalog. */
-export function viewArtifactCommands(_makeCtx: ContextFactory): Command[] {
-  return [
-    pendingCommand('support', 'list supported Kubernetes minors and their latest patches'),
-    pendingCommand(
-      'component',
-      'print every component version and URL for a Kubernetes version',
-      '<version>',
-    ),
-  ];
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `view support` and `view component`: answered from the catalog, offline, in well under a second. */
+export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
+  const support = new Command('support')
+    .description('list supported Kubernetes minors, their runtime versions and (online) latest patches')
+    .option('--offline', 'do not ask the mirrors for the latest patches (env KUBEON_OFFLINE=1)')
+    .option('--mirror <m>', 'where stable-1.Y.txt is read: global, cn or a prefix URL (repeatable)', collect)
+    .action(async (opts: { offline?: boolean; mirror?: string[] }, command: Command) => {
+      const ctx = makeCtx(command);
+      const offline = Boolean(opts.offline) || ctx.env.KUBEON_OFFLINE === '1';
+      const dispatcher = offline
+        ? undefined
+        : createDispatcher({ connectTimeoutMs: 3000, headersTimeoutMs: 4000 });
+      try {
+        const rows = await supportTable({
+          ...(dispatcher ? { dispatcher, sources: fileSources(mirrorList(opts.mirror, ctx.env)) } : {}),
+        });
+        ctx.out.result(rows, rows, [
+          { header: 'MINOR', value: (r) => r.minor },
+          { header: 'LATEST', value: (r) => r.latest ?? (offline ? '-' : 'unknown') },
+          { header: 'PATCHED', value: (r) => (r.patched ? 'yes' : 'no (upstream EOL)') },
+          { header: 'CONTAINERD', value: (r) => r.containerd },
+          { header: 'RUNC', value: (r) => r.runc },
+          { header: 'CRICTL', value: (r) => r.crictl },
+          { header: 'CNI', value: (r) => r.cni },
+          { header: 'CALICO', value: (r) => r.calico },
+          { header: 'CILIUM', value: (r) => r.cilium },
+          { header: 'HAPROXY', value: (r) => r.haproxy },
+        ]);
+      } finally {
+        await dispatcher?.close();
+      }
+    });
+
+  const component = new Command('component')
+    .description('print every component version of a Kubernetes version and the URLs kubeon fetches')
+    .argument('<version>', 'Kubernetes version, vX.Y.Z')
+    .option('--arch <list>', "architectures, comma-separated (default: this machine's)")
+    .option('--mirror <m>', 'global, cn or a prefix URL (repeatable; env KUBEON_MIRROR)', collect)
+    .option('--image-repo <repo>', 'image repository tried first (repeatable)', collect)
+    .option('--cni <name>', 'calico, cilium or none', 'calico')
+    .option('--allow-dot-zero', 'accept an X.Y.0 release')
+    .action(
+      async (
+        version: string,
+        opts: {
+          arch?: string;
+          mirror?: string[];
+          imageRepo?: string[];
+          cni?: string;
+          allowDotZero?: boolean;
+        },
+        command: Command,
+      ) => {
+        const ctx = makeCtx(command);
+        const v = checkVersionSupported(version, { allowDotZero: Boolean(opts.allowDotZero) });
+        const cni = opts.cni ?? 'calico';
+        if (cni !== 'calico' && cni !== 'cilium' && cni !== 'none') {
+          throw badInput(`CNI "${cni}" is not supported`, 'use --cni calico, cilium or none');
+        }
+        const view = componentView(v, {
+          arches: parseArches(opts.arch),
+          mirrors: mirrorList(opts.mirror, ctx.env),
+          imageRepos: opts.imageRepo ?? [],
+          cni,
+          ...((await cachedKubeadmImages(ctx.store.cacheDir, v.version)) ?? {}),
+        });
+        if (ctx.out.format !== 'table') {
+          ctx.out.result(view, [], []);
+          return;
+        }
+        const lines = [
+          `Kubernetes ${view.version} (minor ${view.minor}${view.patched ? '' : ', no longer patched upstream'})`,
+        ];
+        for (const [k, val] of Object.entries(view.components)) lines.push(`  ${k.padEnd(12)} ${val}`);
+        const fk = view.fromKubeadm;
+        lines.push(
+          fk.note
+            ? `  pause/etcd/coredns: ${fk.note}`
+            : `  pause        ${fk.pause}\n  etcd         ${fk.etcd}\n  coredns      ${fk.coredns}`,
+        );
+        lines.push('Files (tried in order; sha256 from the checksum URL):');
+        for (const f of view.files) {
+          lines.push(`  ${f.name} (${f.component} ${f.version} linux/${f.arch})`);
+          for (const u of f.urls) lines.push(`    ${u}`);
+          lines.push(`    sha256: ${f.checksumUrl}`);
+        }
+        lines.push('Images (tried in order):');
+        for (const i of view.images)
+          lines.push(
+            `  ${i.image}${i.candidates.length > 1 || i.candidates[0] !== i.image ? ` <- ${i.candidates.join(', ')}` : ''}`,
+          );
+        ctx.out.text(lines.join('\n'));
+      },
+    );
+  return [support, component];
+}
+
+/** pause/etcd/coredns from a kubeadm already in the cache; nothing is downloaded for a view. */
+async function cachedKubeadmImages(
+  cacheDir: string,
+  version: string,
+): Promise<{ kubeadm: KubeadmImages } | undefined> {
+  const arch = archOf(process.arch);
+  if (!arch || process.platform !== 'linux') return undefined;
+  const cache = new ArtifactCache(cacheDir);
+  const entry = await cache.lookup(fileKey('kubeadm', version, arch, 'kubeadm'));
+  if (!entry) return undefined;
+  try {
+    await stat(cache.blobPath(entry.sha256));
+    if (!(await cache.verify(entry.sha256))) return undefined;
+    return { kubeadm: await kubeadmImageList(cache.blobPath(entry.sha256), version) };
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,128 @@
+import pLimit from 'p-limit';
+import type { Dispatcher } from 'undici';
+import { KubeonError } from '../core/errors.js';
+import { ArtifactCache } from './cache.js';
+import { checkVersionSupported, type SupportedVersion } from './catalog.js';
+import { type FetchedFile, fetchFiles } from './fetch.js';
+import { createDispatcher } from './http.js';
+import { type KubeadmImages, kubeadmImageList } from './kubeadm-images.js';
+import { checksumSource, type FileSource, fileSources, imageCandidates, parseImageRef } from './mirrors.js';
+import { type PulledImage, pullImage, RegistryClient } from './oci.js';
+import { type Arch, archOf, catalogImages, planFiles } from './plan.js';
+import { type Progress, silentProgress } from './progress.js';
+
+/**
+ * What `download` and `create` call: every file a version needs for the given architectures, verified
+ * and in the cache, plus (offline mode) every container image as an OCI archive.
+ */
+
+export interface EnsureOptions {
+  version: string;
+  allowDotZero?: boolean;
+  arches: readonly Arch[];
+  /** Mirror list (`global`, `cn`, prefix URLs), already resolved from flags/env. */
+  mirrors: readonly string[];
+  imageRepos?: readonly string[];
+  /** Also fetch container images. */
+  images?: boolean;
+  cni?: 'calico' | 'cilium' | 'none';
+  cacheDir: string;
+  env: NodeJS.ProcessEnv;
+  progress?: Progress;
+  warn?: (msg: string) => void;
+  concurrency?: number;
+  dispatcher?: Dispatcher;
+  /** The control machine's architecture (for running kubeadm); default this process's. */
+  hostArch?: Arch;
+  /** Lists kubeadm's images; default runs the cached kubeadm. Tests on machines without it replace this. */
+  listImages?: (kubeadmPath: string, version: string) => Promise<KubeadmImages>;
+}
+
+export interface ArtifactSet {
+  version: SupportedVersion;
+  files: FetchedFile[];
+  kubeadmImages?: KubeadmImages;
+  images: PulledImage[];
+}
+
+export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet> {
+  const version = checkVersionSupported(opts.version, { allowDotZero: opts.allowDotZero ?? false });
+  const dispatcher = opts.dispatcher ?? createDispatcher();
+  const cache = new ArtifactCache(opts.cacheDir);
+  const sources: FileSource[] = fileSources(opts.mirrors);
+  const base = {
+    cache,
+    dispatcher,
+    sources,
+    trusted: checksumSource(opts.env),
+    kubernetes: version.version,
+    progress: opts.progress ?? silentProgress,
+    concurrency: opts.concurrency ?? 4,
+    ...(opts.warn ? { warn: opts.warn } : {}),
+  };
+  try {
+    const planned = planFiles(version, opts.arches);
+    const files = await fetchFiles(planned, base);
+    if (!opts.images) return { version, files, images: [] };
+
+    const hostArch = opts.hostArch ?? archOf(process.arch);
+    if (!hostArch) throw new KubeonError(`cannot run kubeadm on a ${process.arch} control machine`);
+    let kubeadm = files.find((f) => f.artifact.component === 'kubeadm' && f.artifact.arch === hostArch);
+    if (!kubeadm) {
+      const [own] = planFiles(version, [hostArch]).filter((f) => f.component === 'kubeadm');
+      [kubeadm] = await fetchFiles([own!], base);
+    }
+    const kubeadmImages = await (opts.listImages ?? kubeadmImageList)(kubeadm!.path, version.version);
+    const wanted = [...kubeadmImages.all, ...catalogImages(version, opts.cni ?? 'calico')];
+    const client = new RegistryClient(dispatcher);
+    const limit = pLimit(opts.concurrency ?? 4);
+    const jobs = wanted.flatMap((image) =>
+      opts.arches.map((arch) =>
+        limit(async () => {
+          const ref = parseImageRef(image);
+          const id = `image/${image}/${arch}`;
+          base.progress.begin(id, `${image} linux/${arch}`);
+          let done = 0;
+          try {
+            const pulled = await pullImage(
+              ref,
+              imageCandidates(ref, opts.imageRepos ?? [], opts.mirrors),
+              arch,
+              {
+                cache,
+                client,
+                kubernetes: version.version,
+                onBytes: (n) => {
+                  done += n;
+                  base.progress.update(id, done, undefined);
+                },
+              },
+            );
+            base.progress.end(id, pulled.source === 'cached' ? 'cached' : `from ${pulled.from}`);
+            return pulled;
+          } catch (err) {
+            base.progress.end(id, 'failed');
+            throw err;
+          }
+        }),
+      ),
+    );
+    const settled = await Promise.allSettled(jobs);
+    const failed = settled.flatMap((s) =>
+      s.status === 'rejected' ? [String((s.reason as Error).message)] : [],
+    );
+    if (failed.length > 0) {
+      throw new KubeonError(
+        `${failed.length} of ${jobs.length} images could not be fetched: ${failed.join('; ')}`,
+        {
+          hint: 'give a reachable registry with --image-repo or --mirror cn; a re-run keeps what was fetched',
+        },
+      );
+    }
+    const images = settled.map((s) => (s as PromiseFulfilledResult<PulledImage>).value);
+    return { version, files, kubeadmImages, images };
+  } finally {
+    base.progress.close();
+    if (!opts.dispatcher) await dispatcher.close();
+  }
+}

@@ -1,0 +1,301 @@
+import { createWriteStream } from 'node:fs';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pLimit from 'p-limit';
+import { type Dispatcher, request } from 'undici';
+import { KubeonError } from '../core/errors.js';
+import { type ArtifactCache, fileKey, type IndexEntry } from './cache.js';
+import { parseChecksum, sha256File } from './checksum.js';
+import { getText, HttpStatusError, reasonOf } from './http.js';
+import type { FileSource } from './mirrors.js';
+import type { FileArtifact } from './plan.js';
+import { formatBytes, type Progress, silentProgress } from './progress.js';
+
+/**
+ * Fetches verified files into the cache. For each file: learn the digest from the trusted checksum
+ * source (upstream), else from a mirror's own checksum file (recorded as such); reuse the cached blob if
+ * its bytes still match; otherwise try each mirror in order, resuming a partial download with Range, and
+ * keep the bytes only if they hash to the expected digest.
+ */
+
+export interface FetchOptions {
+  cache: ArtifactCache;
+  dispatcher: Dispatcher;
+  /** Mirrors in the order they are tried. */
+  sources: readonly FileSource[];
+  /** Where checksums are trusted from (upstream, or an operator's trusted server). */
+  trusted: FileSource;
+  /** Kubernetes version the files are fetched for, recorded in the index for prune. */
+  kubernetes: string;
+  progress?: Progress;
+  concurrency?: number;
+  /** Attempts on one URL while each attempt makes progress (dropped connections). */
+  resumeAttempts?: number;
+  warn?: (msg: string) => void;
+}
+
+export interface FetchedFile {
+  artifact: FileArtifact;
+  name: string;
+  sha256: string;
+  bytes: number;
+  source: 'downloaded' | 'cached';
+  url: string;
+  path: string;
+  checksumSource: string;
+}
+
+interface Attempt {
+  url: string;
+  reason: string;
+}
+
+class FileFailure extends Error {
+  readonly attempts: Attempt[];
+  constructor(label: string, attempts: Attempt[]) {
+    super(`${label}: ${attempts.map((a) => `${a.url} (${a.reason})`).join(', ')}`);
+    this.attempts = attempts;
+  }
+}
+
+export function labelOf(a: FileArtifact): string {
+  return `${a.name} ${a.component === a.name ? `${a.version} ` : ''}linux/${a.arch}`;
+}
+
+export async function fetchFiles(files: readonly FileArtifact[], opts: FetchOptions): Promise<FetchedFile[]> {
+  await opts.cache.init();
+  const limit = pLimit(opts.concurrency ?? 4);
+  const settled = await Promise.allSettled(files.map((f) => limit(() => fetchOne(f, opts))));
+  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  if (failures.length > 0) {
+    const lines = failures.map((f) => (f instanceof Error ? f.message : String(f)));
+    throw new KubeonError(
+      `${failures.length} of ${files.length} files could not be fetched: ${lines.join('; ')}`,
+      {
+        hint: 'check the mirror list (--mirror, KUBEON_MIRROR) and the network or proxy (HTTPS_PROXY); a re-run resumes partial files',
+      },
+    );
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<FetchedFile>).value);
+}
+
+async function fetchOne(a: FileArtifact, opts: FetchOptions): Promise<FetchedFile> {
+  const label = labelOf(a);
+  const key = fileKey(a.component, a.version, a.arch, a.name);
+  const attempts: Attempt[] = [];
+  const trusted = await trustedDigest(a, opts, attempts);
+  const progress = opts.progress ?? silentProgress;
+
+  const record = async (
+    entry: Omit<IndexEntry, 'kubernetes' | 'fetchedAt'>,
+    source: 'downloaded' | 'cached',
+  ) => {
+    await opts.cache.record({
+      [key]: { ...entry, fetchedAt: new Date().toISOString(), kubernetes: [opts.kubernetes] },
+    });
+    return {
+      artifact: a,
+      name: a.name,
+      sha256: entry.sha256,
+      bytes: entry.bytes,
+      source,
+      url: entry.url,
+      path: opts.cache.blobPath(entry.sha256),
+      checksumSource: entry.checksumSource,
+    };
+  };
+
+  const known = await opts.cache.lookup(key);
+  if (trusted && (await opts.cache.verify(trusted.digest))) {
+    const bytes = (await stat(opts.cache.blobPath(trusted.digest))).size;
+    const url = known?.sha256 === trusted.digest ? known.url : a.url;
+    return record({ sha256: trusted.digest, bytes, url, checksumSource: trusted.from }, 'cached');
+  }
+
+  for (const source of opts.sources) {
+    const url = source.rewrite(a.url);
+    if (!url) continue;
+    let expected = trusted;
+    if (!expected) {
+      const sumUrl = source.rewrite(a.checksumUrl);
+      if (!sumUrl) continue;
+      try {
+        const digest = parseChecksum(await getText(opts.dispatcher, sumUrl), a.name);
+        if (!digest) throw new Error(`no sha256 for ${a.name} in it`);
+        expected = { digest, from: `mirror ${sumUrl}` };
+        opts.warn?.(`${label}: upstream checksum unreachable, using ${sumUrl} (the mirror's own)`);
+      } catch (err) {
+        attempts.push({ url: sumUrl, reason: `checksum: ${reasonOf(err)}` });
+        continue;
+      }
+      if (await opts.cache.verify(expected.digest)) {
+        const bytes = (await stat(opts.cache.blobPath(expected.digest))).size;
+        return record({ sha256: expected.digest, bytes, url, checksumSource: expected.from }, 'cached');
+      }
+    }
+    progress.begin(key, label);
+    try {
+      const bytes = await downloadVerified(url, expected.digest, opts, (done, total) =>
+        progress.update(key, done, total),
+      );
+      progress.end(key, `${formatBytes(bytes)} from ${url}`);
+      return record({ sha256: expected.digest, bytes, url, checksumSource: expected.from }, 'downloaded');
+    } catch (err) {
+      progress.end(key, `failed from ${url}: ${reasonOf(err)}`);
+      attempts.push({ url, reason: reasonOf(err) });
+    }
+  }
+
+  // Nothing reachable: a blob verified earlier still serves, digest and all, for a machine now offline.
+  if (!trusted && known && attempts.every((x) => !x.reason.includes('mismatch'))) {
+    if (await opts.cache.verify(known.sha256)) {
+      opts.warn?.(`${label}: no checksum reachable, using the cached copy verified at ${known.fetchedAt}`);
+      return record(known, 'cached');
+    }
+  }
+  if (attempts.length === 0) attempts.push({ url: a.url, reason: 'no configured mirror serves this file' });
+  throw new FileFailure(label, attempts);
+}
+
+/** The digest from the trusted source, or undefined (with the reason recorded) when it cannot be had. */
+async function trustedDigest(
+  a: FileArtifact,
+  opts: FetchOptions,
+  attempts: Attempt[],
+): Promise<{ digest: string; from: string } | undefined> {
+  const url = opts.trusted.rewrite(a.checksumUrl);
+  if (!url) return undefined;
+  try {
+    const digest = parseChecksum(await getText(opts.dispatcher, url), a.name);
+    if (!digest) throw new Error(`no sha256 for ${a.name} in it`);
+    return { digest, from: `${opts.trusted.name === 'upstream' ? 'upstream' : 'trusted'} ${url}` };
+  } catch (err) {
+    attempts.push({ url, reason: `checksum: ${reasonOf(err)}` });
+    return undefined;
+  }
+}
+
+interface PartMeta {
+  url: string;
+  validator?: string;
+}
+
+/**
+ * Downloads `url` into the partial file for `digest`, resuming what an earlier run or attempt left, and
+ * moves it into the store only if the bytes hash to `digest`. Returns the size.
+ */
+async function downloadVerified(
+  url: string,
+  digest: string,
+  opts: FetchOptions,
+  onProgress: (done: number, total: number | undefined) => void,
+): Promise<number> {
+  const part = opts.cache.partialPath(digest);
+  const metaPath = `${part}.json`;
+  const attempts = opts.resumeAttempts ?? 4;
+  let lastError: unknown;
+  let restartedFromZero = false;
+  for (let i = 0; i < attempts; i++) {
+    const before = await sizeOf(part);
+    try {
+      await transfer(url, part, metaPath, opts.dispatcher, onProgress);
+    } catch (err) {
+      lastError = err;
+      if (err instanceof HttpStatusError) throw err;
+      // Retry the same URL only while attempts make progress; a dead mirror fails over at once.
+      if ((await sizeOf(part)) <= before) throw err;
+      continue;
+    }
+    const got = await sha256File(part);
+    if (got === digest) {
+      const bytes = await sizeOf(part);
+      await opts.cache.commit(part, digest);
+      await rm(metaPath, { force: true });
+      return bytes;
+    }
+    await rm(part, { force: true });
+    await rm(metaPath, { force: true });
+    // A resumed file may be spoilt by its old head; one clean transfer decides whether the mirror is bad.
+    if (before > 0 && !restartedFromZero) {
+      restartedFromZero = true;
+      continue;
+    }
+    throw new Error(`sha256 mismatch: got ${got.slice(0, 12)}…, want ${digest.slice(0, 12)}…`);
+  }
+  throw lastError instanceof Error ? lastError : new Error('download did not complete');
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function readMeta(path: string): Promise<PartMeta | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as PartMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One HTTP transfer into `part`: a resume with Range (and If-Range for the same URL) or a fresh start. */
+async function transfer(
+  url: string,
+  part: string,
+  metaPath: string,
+  dispatcher: Dispatcher,
+  onProgress: (done: number, total: number | undefined) => void,
+): Promise<void> {
+  let have = await sizeOf(part);
+  const meta = await readMeta(metaPath);
+  const headers: Record<string, string> = {};
+  if (have > 0) {
+    headers.range = `bytes=${have}-`;
+    if (meta?.url === url && meta.validator) headers['if-range'] = meta.validator;
+  }
+  const res = await request(url, { dispatcher, method: 'GET', headers });
+  if (res.statusCode === 416 && have > 0) {
+    // The part may already hold the whole file (a run killed before the rename); the digest decides.
+    await res.body.dump();
+    return;
+  }
+  if (res.statusCode !== 200 && res.statusCode !== 206) {
+    await res.body.dump();
+    throw new HttpStatusError(res.statusCode, url);
+  }
+  let append = false;
+  if (res.statusCode === 206) {
+    const start = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+    if (!start || Number(start[1]) !== have) {
+      await res.body.dump();
+      throw new Error(`bad Content-Range "${res.headers['content-range']}" for a resume at ${have}`);
+    }
+    append = true;
+  } else have = 0;
+  const length = Number(res.headers['content-length']);
+  const total = Number.isFinite(length) ? have + length : undefined;
+  const etag = res.headers.etag;
+  const validator =
+    typeof etag === 'string' && !etag.startsWith('W/')
+      ? etag
+      : (res.headers['last-modified'] as string | undefined);
+  await writeFile(metaPath, JSON.stringify({ url, ...(validator ? { validator } : {}) } satisfies PartMeta), {
+    mode: 0o600,
+  });
+  let done = have;
+  onProgress(done, total);
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      onProgress(done, total);
+      cb(null, chunk);
+    },
+  });
+  await pipeline(res.body, counter, createWriteStream(part, { flags: append ? 'a' : 'w', mode: 0o600 }));
+  if (total !== undefined && done !== total)
+    throw new Error(`connection closed at ${done} of ${total} bytes`);
+}
