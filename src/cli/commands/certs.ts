@@ -1,7 +1,171 @@
-import type { Command } from 'commander';
-import type { ContextFactory } from '../context.js';
-import { pendingCommand } from './not-implemented.js';
+import { hostname, userInfo } from 'node:os';
+import { Command } from 'commander';
+import { type ClusterNode, clusterNodes } from '../../cluster/nodes.js';
+import { parseSelector, selectNodes } from '../../cluster/selectors.js';
+import type { ClusterSpec } from '../../cluster/spec.js';
+import type { ClusterState } from '../../cluster/state.js';
+import { badInput, KubeonError } from '../../core/errors.js';
+import type { Fleet } from '../../fleet/fleet.js';
+import { type CertRow, formatResidual, localInventory } from '../../pki/inventory.js';
+import { type MasterTarget, readNodeCerts, renewCertificates } from '../../pki/operations.js';
+import type { CommandContext, ContextFactory } from '../context.js';
 
-export function certsCommand(_makeCtx: ContextFactory): Command {
-  return pendingCommand('certs', 'show certificate expiry; renew certificates', '<name> [action]');
+interface CertsOptions {
+  nodes?: string | boolean;
+  place?: boolean;
+  readyzTimeout?: string;
+}
+
+type FleetCluster = typeof import('../../fleet/cluster.js');
+
+function mastersOf(
+  fc: FleetCluster,
+  spec: ClusterSpec,
+  state: ClusterState | undefined,
+  selector: string,
+  env: NodeJS.ProcessEnv,
+): MasterTarget[] {
+  const all = clusterNodes(spec);
+  const picked = selectNodes(all, parseSelector(selector), selector).filter((n) => n.role === 'master');
+  if (picked.length === 0) {
+    throw badInput(
+      `selector "${selector}" picks no master`,
+      'certificates live on masters; use e.g. --nodes masters',
+    );
+  }
+  return picked.map((n: ClusterNode) => {
+    const name = fc.nodeName(n, state);
+    if (n.name === undefined && state?.nodes[n.ip]?.name === undefined) {
+      throw badInput(
+        `the name of master ${n.ip} is not known yet`,
+        `give it a name in cluster.yaml, or let kubeon create ${spec.name} register the nodes first`,
+      );
+    }
+    return { node: { name, ip: n.ip }, target: fc.targetOf(n, state, env), index: n.index };
+  });
+}
+
+/** The SSH stack is loaded only when a command goes to the nodes, so local listing stays light. */
+function loadFleetCluster(): Promise<FleetCluster> {
+  return import('../../fleet/cluster.js');
+}
+
+async function withFleet<T>(
+  ctx: CommandContext,
+  spec: ClusterSpec,
+  masters: MasterTarget[],
+  command: string,
+  fn: (fleet: Fleet) => Promise<T>,
+): Promise<T> {
+  const paths = ctx.store.paths(spec.name);
+  const fc = await loadFleetCluster();
+  const { Fleet } = await import('../../fleet/fleet.js');
+  const { FileLog } = await import('../../fleet/log.js');
+  const redactor = fc.secretsOf(
+    masters.map((m) => m.target),
+    fc.jumpHostOf(spec, ctx.env),
+  );
+  const log = FileLog.open(paths.logs, command, redactor);
+  const fleet = new Fleet(await fc.clusterFleetOptions(spec, paths.knownHosts, {}, ctx.env, log));
+  try {
+    return await fn(fleet);
+  } finally {
+    await fleet.close();
+    log.close();
+  }
+}
+
+function printRows(ctx: CommandContext, rows: CertRow[]): void {
+  const data = rows.map((r) => ({ ...r, residual: formatResidual(r.residualSeconds) }));
+  const columns = [
+    { header: 'WHERE', value: (r: (typeof data)[number]) => r.where },
+    { header: 'NAME', value: (r: (typeof data)[number]) => r.name },
+    { header: 'SUBJECT', value: (r: (typeof data)[number]) => r.subject },
+    ...(ctx.out.verbose > 0
+      ? [{ header: 'SANS', value: (r: (typeof data)[number]) => r.sans.join(',') }]
+      : []),
+    {
+      header: 'EXPIRES',
+      value: (r: (typeof data)[number]) => r.notAfter.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    },
+    { header: 'RESIDUAL', value: (r: (typeof data)[number]) => r.residual },
+    { header: 'SIGNER', value: (r: (typeof data)[number]) => r.signer },
+  ];
+  ctx.out.result(data, data, columns);
+}
+
+function who(): { user: string; host: string } {
+  return { user: userInfo().username, host: hostname() };
+}
+
+export function certsCommand(makeCtx: ContextFactory): Command {
+  const cmd = new Command('certs')
+    .description('show the expiry of every certificate and kubeconfig; renew re-issues and rolls them out')
+    .argument('<name>', 'cluster name')
+    .argument(
+      '[action]',
+      'renew: re-issue leaves from the existing CAs, place them, restart masters one by one',
+    )
+    .option('--nodes [selector]', 'also read (or renew on) the masters over SSH (default: masters)')
+    .option('--no-place', 'renew: only re-issue on this machine, do not touch the nodes')
+    .option('--readyz-timeout <seconds>', 'renew: how long to wait for each API server to be ready', '300')
+    .action(async (name: string, action: string | undefined, opts: CertsOptions, command: Command) => {
+      const ctx = makeCtx(command);
+      const paths = await ctx.store.requireCluster(name);
+      const spec = await ctx.store.readSpec(name);
+      const state = await ctx.store.readState(name);
+      const version = state?.kubernetesVersion ?? spec.version;
+      const selector = typeof opts.nodes === 'string' ? opts.nodes : 'masters';
+      const now = new Date();
+      if (action === undefined) {
+        const rows = await localInventory(paths.pki, paths.kubeconfig, now);
+        if (opts.nodes !== undefined) {
+          const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+          const remote = await withFleet(ctx, spec, masters, 'certs', (fleet) =>
+            readNodeCerts(fleet, paths.pki, masters, now),
+          );
+          rows.push(...remote.rows);
+          for (const f of remote.failures) ctx.out.warn(`${f.node}: ${f.message}`);
+          printRows(ctx, rows);
+          if (remote.failures.length) {
+            throw new KubeonError(`could not read the certificates of ${remote.failures.length} master(s)`, {
+              hint: 'see the warnings above and the log in the cluster logs/ directory',
+            });
+          }
+          return;
+        }
+        if (rows.length === 0)
+          ctx.out.info(`cluster ${name} has no certificates yet (kubeon create makes them)`);
+        printRows(ctx, rows);
+        return;
+      }
+      if (action !== 'renew') throw badInput(`unknown certs action "${action}"`, 'the only action is renew');
+      const timeout = Number(opts.readyzTimeout);
+      if (!Number.isInteger(timeout) || timeout <= 0) {
+        throw badInput(`--readyz-timeout ${opts.readyzTimeout} is not a whole number of seconds`, 'e.g. 300');
+      }
+      const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+      const lock = await ctx.store.lock(name, ctx.commandLine);
+      try {
+        const renewOpts = {
+          now,
+          who: who(),
+          place: opts.place !== false,
+          readyzTimeoutMs: timeout * 1000,
+          progress: (msg: string) => ctx.out.info(msg),
+        };
+        const result =
+          opts.place === false
+            ? await renewCertificates(undefined, paths, spec, version, masters, renewOpts)
+            : await withFleet(ctx, spec, masters, 'certs-renew', (fleet) =>
+                renewCertificates(fleet, paths, spec, version, masters, renewOpts),
+              );
+        ctx.out.info(
+          `renewed ${result.written.length} file(s)${result.placed.length ? `; placed and restarted: ${result.placed.join(', ')}` : ''}`,
+        );
+      } finally {
+        lock.release();
+      }
+    });
+  return cmd;
 }
