@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,10 +22,10 @@ async function run(...argv: string[]): Promise<{ code: number; out: string }> {
   }
 }
 
+/** Alive and not a zombie waiting for its parent (this test process) to reap it. */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
   } catch {
     return false;
   }

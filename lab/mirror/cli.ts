@@ -13,9 +13,17 @@ import { parseArgs } from 'node:util';
 import { Agent, fetch } from 'undici';
 import { buildMirrorTree, readTreeManifest } from './build.js';
 import { parseFaults } from './faults.js';
+import { labImages } from './images.js';
 import { DEFAULT_SPEC } from './layout.js';
 import { readAccessLog } from './server.js';
-import { type DaemonConfig, type MirrorState, statePaths } from './state.js';
+import {
+  type DaemonConfig,
+  type MirrorState,
+  type RegistryDaemonConfig,
+  type RegistryState,
+  registryPaths,
+  statePaths,
+} from './state.js';
 import { ensureTlsFiles } from './tls.js';
 
 export const DEFAULT_STATE_DIR = '/var/tmp/kubeon-lab/mirror';
@@ -27,6 +35,8 @@ const USAGE = `usage: lab mirror <command> [options]
   build  [--root DIR] [--big NAME=SIZE]... [--force] [--json]
   fault  list | clear | add JSON | set JSON
   log    [--since SEQ]
+  registry start [--kube VERSION]... [--image REF]... [--user USER:PASS [--anonymous-pull]] [--port N] [--json]
+  registry stop | status [--json]
 common: --state-dir DIR (default $KUBEON_LAB_MIRROR_DIR or ${DEFAULT_STATE_DIR})
 SIZE takes K, M or G suffixes (--big kubelet=64M makes a 64 MiB kubelet for benchmarks).`;
 
@@ -39,6 +49,10 @@ const OPTIONS = {
   big: { type: 'string', multiple: true },
   force: { type: 'boolean' },
   since: { type: 'string' },
+  kube: { type: 'string', multiple: true },
+  image: { type: 'string', multiple: true },
+  user: { type: 'string' },
+  'anonymous-pull': { type: 'boolean' },
   json: { type: 'boolean' },
   'state-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -77,6 +91,8 @@ export async function mirrorCommand(argv: string[]): Promise<number> {
         return await fault(stateDir, rest);
       case 'log':
         return await printLog(stateDir, flags);
+      case 'registry':
+        return await registry(stateDir, rest, flags);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -110,22 +126,23 @@ function parseBig(values: string[] | undefined): Record<string, number> | undefi
 export async function runningMirror(stateDir: string): Promise<MirrorState | undefined> {
   const paths = statePaths(stateDir);
   const pid = Number((await readFile(paths.pid, 'utf8').catch(() => '')).trim());
-  if (!pid || !isOurDaemon(pid)) return undefined;
+  if (!pid || !isOurDaemon(pid, DAEMON_PATH)) return undefined;
   const text = await readFile(paths.state, 'utf8').catch(() => undefined);
   return text ? (JSON.parse(text) as MirrorState) : undefined;
 }
 
-/** True if `pid` is alive and is a mirror daemon (a recycled PID must never be signalled). */
-function isOurDaemon(pid: number): boolean {
+/** True if `pid` is alive and runs `script` (a recycled PID must never be signalled). */
+function isOurDaemon(pid: number, script: string): boolean {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes(DAEMON_PATH);
+    return cmdline.split('\0').includes(script);
   } catch {
     return false;
   }
 }
 
 const DAEMON_PATH = fileURLToPath(new URL('./daemon.ts', import.meta.url));
+const REGISTRY_DAEMON_PATH = fileURLToPath(new URL('./registry-daemon.ts', import.meta.url));
 
 async function prepareRoot(stateDir: string, flags: Flags): Promise<string> {
   const root = path.resolve(flags.root ?? statePaths(stateDir).root);
@@ -163,7 +180,7 @@ async function start(stateDir: string, flags: Flags): Promise<number> {
     faults,
     ...(tlsFiles ? { tls: tlsFiles } : {}),
   };
-  const state = await launch(config, paths.daemonLog);
+  const state = await launch<MirrorState>(DAEMON_PATH, config, paths.daemonLog);
   printState(state, flags);
   return 0;
 }
@@ -201,23 +218,23 @@ function printState(state: MirrorState, flags: Flags): void {
 }
 
 /** Starts the daemon detached and waits for it to report its URLs (or its error). */
-async function launch(config: DaemonConfig, daemonLog: string): Promise<MirrorState> {
+async function launch<T>(script: string, config: unknown, daemonLog: string): Promise<T> {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const out = openSync(daemonLog, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, ['--import', tsx, DAEMON_PATH, JSON.stringify(config)], {
+    child = spawn(process.execPath, ['--import', tsx, script, JSON.stringify(config)], {
       detached: true,
       stdio: ['ignore', out, out, 'ipc'],
     });
   } finally {
     closeSync(out);
   }
-  const result = await new Promise<{ ready?: MirrorState; error?: string }>((resolve) => {
-    const timer = setTimeout(() => resolve({ error: `no answer in 30 s (see ${daemonLog})` }), 30_000);
+  const result = await new Promise<{ ready?: T; error?: string }>((resolve) => {
+    const timer = setTimeout(() => resolve({ error: `no answer in 60 s (see ${daemonLog})` }), 60_000);
     child.once('message', (m) => {
       clearTimeout(timer);
-      resolve(m as { ready?: MirrorState; error?: string });
+      resolve(m as { ready?: T; error?: string });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -233,20 +250,30 @@ async function launch(config: DaemonConfig, daemonLog: string): Promise<MirrorSt
   return result.ready;
 }
 
+/** Stops the daemon whose PID is in `pidFile`, if it is really ours; safe when nothing runs. */
+async function stopDaemon(pidFile: string, stateFile: string, script: string): Promise<number | undefined> {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  let stopped: number | undefined;
+  if (pid && isOurDaemon(pid, script)) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && isOurDaemon(pid, script); i++) await sleep(100);
+    if (isOurDaemon(pid, script)) process.kill(pid, 'SIGKILL');
+    stopped = pid;
+  }
+  await rm(pidFile, { force: true });
+  await rm(stateFile, { force: true });
+  return stopped;
+}
+
+function printStopped(pid: number | undefined, flags: Flags): void {
+  if (flags.json)
+    process.stdout.write(`${JSON.stringify({ stopped: pid !== undefined, ...(pid ? { pid } : {}) })}\n`);
+  else process.stdout.write(pid ? `stopped (pid ${pid})\n` : 'not running\n');
+}
+
 async function stop(stateDir: string, flags: Flags): Promise<number> {
   const paths = statePaths(stateDir);
-  const pid = Number((await readFile(paths.pid, 'utf8').catch(() => '')).trim());
-  let stopped = false;
-  if (pid && isOurDaemon(pid)) {
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 50 && isOurDaemon(pid); i++) await sleep(100);
-    if (isOurDaemon(pid)) process.kill(pid, 'SIGKILL');
-    stopped = true;
-  }
-  await rm(paths.pid, { force: true });
-  await rm(paths.state, { force: true });
-  if (flags.json) process.stdout.write(`${JSON.stringify({ stopped, ...(stopped ? { pid } : {}) })}\n`);
-  else process.stdout.write(stopped ? `stopped (pid ${pid})\n` : 'not running\n');
+  printStopped(await stopDaemon(paths.pid, paths.state, DAEMON_PATH), flags);
   return 0;
 }
 
@@ -309,6 +336,66 @@ async function printLog(stateDir: string, flags: Flags): Promise<number> {
     if (e.seq > since) process.stdout.write(`${JSON.stringify(e)}\n`);
   }
   return 0;
+}
+
+async function runningRegistry(stateDir: string): Promise<RegistryState | undefined> {
+  const paths = registryPaths(stateDir);
+  const pid = Number((await readFile(paths.pid, 'utf8').catch(() => '')).trim());
+  if (!pid || !isOurDaemon(pid, REGISTRY_DAEMON_PATH)) return undefined;
+  const text = await readFile(paths.state, 'utf8').catch(() => undefined);
+  return text ? (JSON.parse(text) as RegistryState) : undefined;
+}
+
+function printRegistry(state: RegistryState, flags: Flags): void {
+  if (flags.json) process.stdout.write(`${JSON.stringify(state)}\n`);
+  else
+    process.stdout.write(`${state.url}\n${state.images.map((i) => `  ${i.ref}  ${i.digest}`).join('\n')}\n`);
+}
+
+/** `registry start|stop|status`: a real docker-registry filled with the lab images, run detached. */
+async function registry(stateDir: string, args: string[], flags: Flags): Promise<number> {
+  const paths = registryPaths(stateDir);
+  switch (args[0]) {
+    case 'start': {
+      const existing = await runningRegistry(stateDir);
+      if (existing) {
+        process.stderr.write(`kubeon lab registry: already running (pid ${existing.pid})\n`);
+        printRegistry(existing, flags);
+        return 0;
+      }
+      if (flags.user !== undefined && !flags.user.includes(':'))
+        throw new UsageError('--user takes USER:PASSWORD');
+      const port = flags.port === undefined ? 0 : Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new UsageError(`bad --port "${flags.port}"`);
+      const kube = flags.kube?.length ? flags.kube : DEFAULT_SPEC.kubernetes;
+      const images = [...new Set([...kube.flatMap(labImages), ...(flags.image ?? [])])];
+      const [host] = await resolveBinds(flags.bind?.length ? flags.bind : ['127.0.0.1']);
+      await mkdir(path.dirname(paths.state), { recursive: true });
+      const config: RegistryDaemonConfig = {
+        stateDir,
+        host: host!,
+        port,
+        anonymousPull: !!flags['anonymous-pull'],
+        images,
+        ...(flags.user ? { user: flags.user } : {}),
+      };
+      printRegistry(await launch<RegistryState>(REGISTRY_DAEMON_PATH, config, paths.daemonLog), flags);
+      return 0;
+    }
+    case 'stop':
+      printStopped(await stopDaemon(paths.pid, paths.state, REGISTRY_DAEMON_PATH), flags);
+      return 0;
+    case 'status': {
+      const state = await runningRegistry(stateDir);
+      if (flags.json)
+        process.stdout.write(`${JSON.stringify(state ? { running: true, ...state } : { running: false })}\n`);
+      else process.stdout.write(state ? `running (pid ${state.pid}): ${state.url}\n` : 'not running\n');
+      return state ? 0 : 1;
+    }
+    default:
+      throw new UsageError('registry takes start, stop or status');
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

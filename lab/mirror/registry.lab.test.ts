@@ -1,12 +1,24 @@
 // Runs Debian's real docker-registry (distribution 2.8) on loopback; no root needed.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fetch } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mirrorCommand } from './cli.js';
 import { labImages, MEDIA, mirrorRepository, type PushedImage, pushImages } from './images.js';
 import { REGISTRY_BINARY, type Registry, startRegistry } from './registry.js';
 
 const hasRegistry = existsSync(REGISTRY_BINARY);
+/** Exited: no such process, or a zombie its parent has not reaped yet. */
+const gone = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+};
 const digestOf = (b: ArrayBuffer) => `sha256:${createHash('sha256').update(Buffer.from(b)).digest('hex')}`;
 
 describe.skipIf(!hasRegistry)('lab registry with token auth', () => {
@@ -96,5 +108,49 @@ describe.skipIf(!hasRegistry)('lab registry with token auth', () => {
       arches: ['amd64'],
     });
     expect(img!.manifests).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!hasRegistry)('lab mirror registry CLI', () => {
+  it('starts a filled registry detached, start/stop twice are safe, nothing is left behind', async () => {
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'kubeon-registry-cli-'));
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+      out += c.toString();
+      return true;
+    });
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const run = async (...argv: string[]) => {
+      out = '';
+      return { code: await mirrorCommand([...argv, '--state-dir', stateDir]), out };
+    };
+    try {
+      const first = await run('registry', 'start', '--kube', 'v1.30.14', '--json');
+      expect(first.code).toBe(0);
+      const state = JSON.parse(first.out) as {
+        url: string;
+        pid: number;
+        registryPid: number;
+        images: { ref: string }[];
+      };
+      expect(state.images.map((i) => i.ref)).toContain(`${new URL(state.url).host}/pause:3.9`);
+      const res = await fetch(`${state.url}/v2/pause/manifests/3.9`, {
+        headers: { accept: MEDIA.oci.index },
+      });
+      expect(res.status).toBe(200);
+      await res.body?.cancel();
+      expect(JSON.parse((await run('registry', 'start', '--json')).out).pid).toBe(state.pid);
+      expect(JSON.parse((await run('registry', 'stop', '--json')).out)).toEqual({
+        stopped: true,
+        pid: state.pid,
+      });
+      expect((await run('registry', 'stop')).out).toBe('not running\n');
+      for (const pid of [state.pid, state.registryPid]) expect(gone(pid)).toBe(true);
+    } finally {
+      await mirrorCommand(['registry', 'stop', '--state-dir', stateDir]);
+      spy.mockRestore();
+      err.mockRestore();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,6 +27,8 @@ export interface RegistryOptions {
   dir?: string;
   /** 0 (default) picks a free port. */
   port?: number;
+  /** Listen address: loopback (default) or a lab gateway address. */
+  host?: string;
   auth?: { users: Record<string, string>; anonymousPull?: boolean };
   binary?: string;
 }
@@ -40,9 +42,9 @@ export interface TokenRequest {
 }
 
 export interface Registry {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://HOST:PORT` */
   url: string;
-  /** `127.0.0.1:PORT`, the form image references use. */
+  /** `HOST:PORT`, the form image references use. */
   host: string;
   dir: string;
   pid: number;
@@ -53,9 +55,12 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+const hostPort = (host: string, port: number) =>
+  host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+
+async function freePort(host: string): Promise<number> {
   const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
@@ -67,17 +72,18 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   await mkdir(path.join(dir, 'data'), { recursive: true });
   const service = 'kubeon-lab-registry';
   const issuer = 'kubeon-lab-token-server';
-  const token = opts.auth ? await startTokenServer(dir, service, issuer, opts.auth) : undefined;
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.auth ? await startTokenServer(dir, host, service, issuer, opts.auth) : undefined;
 
   let lastError = '';
   // The port is picked before the registry binds it; on a clash, try another.
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = opts.port || (await freePort());
+    const port = opts.port || (await freePort(host));
     const config = {
       version: 0.1,
       log: { level: 'warn', accesslog: { disabled: true } },
       storage: { filesystem: { rootdirectory: path.join(dir, 'data') }, delete: { enabled: true } },
-      http: { addr: `127.0.0.1:${port}`, headers: { 'X-Content-Type-Options': ['nosniff'] } },
+      http: { addr: `${hostPort(host, port)}`, headers: { 'X-Content-Type-Options': ['nosniff'] } },
       ...(token
         ? { auth: { token: { realm: token.url, service, issuer, rootcertbundle: token.certFile } } }
         : {}),
@@ -91,11 +97,11 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     proc.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
-    const url = `http://127.0.0.1:${port}`;
+    const url = `http://${hostPort(host, port)}`;
     if (await waitReady(proc, url)) {
       return {
         url,
-        host: `127.0.0.1:${port}`,
+        host: hostPort(host, port),
         dir,
         pid: proc.pid!,
         ...(token ? { tokenUrl: token.url, service } : {}),
@@ -148,6 +154,7 @@ interface TokenServer {
 
 async function startTokenServer(
   dir: string,
+  host: string,
   service: string,
   issuer: string,
   auth: NonNullable<RegistryOptions['auth']>,
@@ -226,10 +233,10 @@ async function startTokenServer(
       issued_at: new Date(now * 1000).toISOString(),
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/token`,
+    url: `http://${hostPort(host, port)}/token`,
     certFile,
     requests,
     close: () =>

@@ -210,7 +210,9 @@ async function handle(ctx: HandlerCtx, req: http.IncomingMessage, res: http.Serv
   const corrupt = body === undefined && ctx.faults.forPath('corrupt', rawPath) !== undefined;
   if (corrupt) fault = 'corrupt';
   const size = body?.length ?? st.size;
-  const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${fault === 'checksum' || corrupt ? '-f' : ''}"`;
+  // Inode, size and mtime: a rebuilt tree renames new files in, so every rebuild is a new ETag and a
+  // stale If-Range gets the whole file rather than a splice of two versions.
+  const etag = `"${st.ino.toString(16)}-${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${fault === 'checksum' || corrupt ? '-f' : ''}"`;
   const lastModified = new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString();
 
   res.setHeader('Accept-Ranges', 'bytes');

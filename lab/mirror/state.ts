@@ -34,6 +34,36 @@ export const statePaths = (stateDir: string) => ({
   root: path.join(stateDir, 'root'),
 });
 
+export interface RegistryDaemonConfig {
+  stateDir: string;
+  host: string;
+  port: number;
+  /** `USER:PASSWORD` turns on token auth. */
+  user?: string;
+  anonymousPull: boolean;
+  /** Upstream references to push (see images.ts). */
+  images: string[];
+}
+
+export interface RegistryState {
+  url: string;
+  host: string;
+  /** The daemon's PID (docker-registry is its child, `registryPid`). */
+  pid: number;
+  registryPid: number;
+  tokenUrl?: string;
+  service?: string;
+  images: { source: string; ref: string; digest: string }[];
+  startedAt: string;
+}
+
+export const registryPaths = (stateDir: string) => ({
+  state: path.join(stateDir, 'registry', 'state.json'),
+  pid: path.join(stateDir, 'registry', 'registry.pid'),
+  data: path.join(stateDir, 'registry', 'data'),
+  daemonLog: path.join(stateDir, 'registry', 'daemon.log'),
+});
+
 export async function writeAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, text);

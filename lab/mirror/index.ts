@@ -1,0 +1,31 @@
+/** The lab mirror's public API, for tests, benchmarks and the rest of the lab. */
+export {
+  type BuildOptions,
+  buildMirrorTree,
+  type ExecutableProducer,
+  placeholderExecutable,
+  readTreeManifest,
+  type TreeFile,
+  type TreeManifest,
+} from './build.js';
+export { mirrorCommand, runningMirror } from './cli.js';
+export { type Fault, type FaultInput, type FaultState, parseFaults } from './faults.js';
+export {
+  labImages,
+  MEDIA,
+  mirrorRepository,
+  type PushedImage,
+  type PushOptions,
+  pushImages,
+} from './images.js';
+export * from './layout.js';
+export { type Registry, type RegistryOptions, startRegistry } from './registry.js';
+export {
+  type AccessLogEntry,
+  type Mirror,
+  type MirrorOptions,
+  readAccessLog,
+  startMirror,
+} from './server.js';
+export type { MirrorState, RegistryState } from './state.js';
+export { ensureTlsFiles, type TlsFiles } from './tls.js';
