@@ -8,10 +8,11 @@ import { badInput, notImplemented } from '../../core/errors.js';
 import { planCreate } from '../../phases/create-plan.js';
 import { registerCluster } from '../../phases/register.js';
 import type { CommandContext, ContextFactory } from '../context.js';
+import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { addClusterFlags, addNodeFlags } from '../node-flags.js';
 import { askSecret } from '../prompt.js';
 
-interface CreateOptions extends ClusterFlags {
+interface CreateOptions extends ClusterFlags, FleetFlagValues {
   file?: string;
   dryRun?: boolean;
   registerOnly?: boolean;
@@ -86,7 +87,7 @@ async function run(
     return;
   }
   if (opts.registerOnly) {
-    await registerCluster(ctx, spec);
+    await registerCluster(ctx, spec, fleetSettings(opts));
     return;
   }
   throw notImplemented('kubeon create (installing Kubernetes)');
@@ -106,6 +107,7 @@ export function createCommand(makeCtx: ContextFactory): Command {
     );
   addClusterFlags(cmd);
   addNodeFlags(cmd);
+  addFleetFlags(cmd);
   cmd.action(async (name: string, version: string | undefined, opts: CreateOptions, command: Command) => {
     await run(makeCtx(command), name, version, opts);
   });

@@ -1,0 +1,101 @@
+import { clusterNodes } from '../cluster/nodes.js';
+import { parseTarget, selectNodes } from '../cluster/selectors.js';
+import { KubeonError } from '../core/errors.js';
+import {
+  clusterFleetOptions,
+  type FleetSettings,
+  jumpHostOf,
+  nodeName,
+  secretsOf,
+  targetOf,
+} from '../fleet/cluster.js';
+import { Fleet } from '../fleet/fleet.js';
+import { FileLog } from '../fleet/log.js';
+import type { FleetTarget, NodeFailure } from '../fleet/types.js';
+import type { CommandContext } from './context.js';
+
+export interface FleetSession {
+  fleet: Fleet;
+  targets: FleetTarget[];
+  log: FileLog;
+  redact(text: string): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Resolves `NAME@SEL` against a registered cluster and opens a fleet on the selected nodes. An
+ * unknown cluster or a bad selector fails here (exit 2), before any connection.
+ */
+export async function openFleetSession(
+  ctx: CommandContext,
+  targetText: string,
+  command: string,
+  settings: FleetSettings,
+): Promise<FleetSession> {
+  const target = parseTarget(targetText);
+  const spec = await ctx.store.readSpec(target.cluster);
+  const state = await ctx.store.readState(target.cluster);
+  const nodes = clusterNodes(spec).map((n) => ({ ...n, name: nodeName(n, state) }));
+  const selected = selectNodes(nodes, target.terms, target.selector);
+  const targets = selected.map((n) => targetOf(n, state, ctx.env));
+  const paths = await ctx.store.ensureClusterDirs(target.cluster);
+  const redactor = secretsOf(targets, jumpHostOf(spec, ctx.env));
+  const log = FileLog.open(paths.logs, command, redactor);
+  log.write({ event: 'start', command: ctx.commandLine, nodes: targets.length });
+  if (settings.insecureIgnoreHostKey)
+    ctx.out.warn(
+      '--insecure-ignore-hostkey: host keys are not checked; anyone on the path can impersonate nodes',
+    );
+  const fleet = new Fleet(await clusterFleetOptions(spec, paths.knownHosts, settings, ctx.env, log));
+  return {
+    fleet,
+    targets,
+    log,
+    redact: (t) => redactor.redact(t),
+    async close() {
+      await fleet.close();
+      log.write({ event: 'end' });
+      log.close();
+    },
+  };
+}
+
+export interface Tally {
+  ok: number;
+  failed: number;
+  unreachable: number;
+  failures: { node: string; error: NodeFailure }[];
+}
+
+/** Unreachable counts nodes where nothing ran (no connection, login or host key); failed, the rest. */
+export function tally(results: readonly { node: string; error?: NodeFailure }[]): Tally {
+  const t: Tally = { ok: 0, failed: 0, unreachable: 0, failures: [] };
+  for (const r of results) {
+    if (!r.error) t.ok++;
+    else {
+      if (r.error.kind === 'failed' || r.error.kind === 'timeout') t.failed++;
+      else t.unreachable++;
+      t.failures.push({ node: r.node, error: r.error });
+    }
+  }
+  return t;
+}
+
+/** Prints the summary and failed nodes on stderr; throws (exit 1) when any node failed. */
+export function finish(
+  ctx: CommandContext,
+  what: string,
+  t: Tally,
+  total: number,
+  session: FleetSession,
+): void {
+  const logPath = session.log.path;
+  ctx.out.info(`${total} node(s): ${t.ok} ok, ${t.failed} failed, ${t.unreachable} unreachable`);
+  for (const f of t.failures)
+    ctx.out.info(session.redact(`  ${f.node}: ${f.error.kind}: ${f.error.message}`));
+  if (t.failures.length) {
+    throw new KubeonError(`${what} failed on ${t.failures.length} of ${total} node(s)`, {
+      hint: `see the log ${logPath}`,
+    });
+  }
+}

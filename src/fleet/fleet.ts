@@ -1,0 +1,518 @@
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import type { Duplex } from 'node:stream';
+import pLimit from 'p-limit';
+import { shq } from '../core/quote.js';
+import { KeyCache } from './auth.js';
+import { type ConnectOptions, connectNode, type HostKeyPolicy, type NodeConnection } from './connection.js';
+import type { FleetLogger } from './log.js';
+import {
+  type LocalTree,
+  layout,
+  octal,
+  type Placement,
+  parseProbe,
+  renderPlace,
+  renderProbe,
+  scanLocal,
+  upload,
+} from './put.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { KILL_GRACE_S, runCommandLine, type Script } from './script.js';
+import {
+  type FleetTarget,
+  failureOf,
+  type JumpHost,
+  NodeError,
+  type NodeFailure,
+  type PutResult,
+  type RunResult,
+} from './types.js';
+
+export interface FleetOptions {
+  /** Nodes worked on at once: connects, commands and copies (default 64). */
+  concurrency?: number;
+  connectTimeoutMs?: number;
+  keepaliveMs?: number;
+  retry?: RetryPolicy;
+  hostKeys: HostKeyPolicy;
+  /** Control-machine environment (SSH_AUTH_SOCK, HOME). */
+  env?: NodeJS.ProcessEnv;
+  log: FleetLogger;
+  bastion?: JumpHost;
+}
+
+export interface RunOptions {
+  /** Run through sudo even when logged in as root; a non-root login always uses sudo. */
+  sudo?: boolean;
+  /** Per-node limit for this step (default 10 minutes). */
+  timeoutMs?: number;
+  onStdout?: (node: FleetTarget, line: string) => void;
+  onStderr?: (node: FleetTarget, line: string) => void;
+  onResult?: (r: RunResult) => void;
+}
+
+export interface PutProgress {
+  /** Bytes acknowledged by nodes plus bytes skipped as already present, over all nodes. */
+  done: number;
+  total: number;
+  /** Bytes actually sent. */
+  sent: number;
+  nodesDone: number;
+  nodesTotal: number;
+}
+
+export interface PutOptions {
+  /** Mode for every copied file (default: the local file's mode). */
+  mode?: number;
+  sudo?: boolean;
+  timeoutMs?: number;
+  onProgress?: (p: PutProgress) => void;
+  onResult?: (r: PutResult) => void;
+}
+
+export const DEFAULT_CONCURRENCY = 64;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+export const DEFAULT_STEP_TIMEOUT_MS = 10 * 60_000;
+
+/** Slack for the client-side deadline beyond the remote timeout and its kill grace. */
+const DEADLINE_SLACK_MS = (KILL_GRACE_S + 5) * 1000;
+
+function slug(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'step'
+  );
+}
+
+function tailLines(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+
+function sudoFailure(stderr: string): boolean {
+  return /^sudo: .*(password|sudoers|terminal is required)/m.test(stderr);
+}
+
+/**
+ * The SSH fleet: one connection per node for the life of the fleet, a single concurrency limit for
+ * all per-node work, and per-node results instead of exceptions, so one bad node never stops the
+ * others. Call `close()` when the command is done.
+ */
+export class Fleet {
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly conns = new Map<string, Promise<NodeConnection>>();
+  private readonly connectOpts: ConnectOptions;
+  private jump: Promise<NodeConnection> | undefined;
+  private seq = 0;
+
+  constructor(private readonly opts: FleetOptions) {
+    this.limit = pLimit(opts.concurrency ?? DEFAULT_CONCURRENCY);
+    this.connectOpts = {
+      connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      keepaliveMs: opts.keepaliveMs ?? 15_000,
+      retry: opts.retry ?? DEFAULT_RETRY,
+      hostKeys: opts.hostKeys,
+      auth: { env: opts.env ?? process.env, keys: new KeyCache() },
+      ...(opts.bastion ? { dial: (h, p, t) => this.viaJump(h, p, t) } : {}),
+    };
+  }
+
+  private viaJump(host: string, port: number, timeoutMs: number): Promise<Duplex> {
+    const b = this.opts.bastion!;
+    if (!this.jump) {
+      const name = `jump host ${b.host}`;
+      this.jump = connectNode({ ...b, name }, { ...this.connectOpts, dial: undefined } as ConnectOptions);
+      this.jump.catch(() => undefined);
+    }
+    return this.jump.then(
+      (j) => j.forward(host, port, timeoutMs),
+      (err: Error) => {
+        throw new NodeError('unreachable', `via jump host ${b.host}: ${err.message}`);
+      },
+    );
+  }
+
+  private key(t: FleetTarget): string {
+    return `${t.user}@${t.host}:${t.port}`;
+  }
+
+  /** The node's connection, opened on first use; a failed connect is remembered for this fleet. */
+  connection(t: FleetTarget): Promise<NodeConnection> {
+    const k = this.key(t);
+    let c = this.conns.get(k);
+    if (!c) {
+      const started = Date.now();
+      let attempts = 1;
+      c = connectNode(
+        { name: t.name, host: t.host, port: t.port, user: t.user, ...creds(t) },
+        {
+          ...this.connectOpts,
+          onRetry: (err, attempt, delayMs) => {
+            attempts = attempt + 1;
+            this.opts.log.write({
+              event: 'connect-retry',
+              node: t.name,
+              ip: t.host,
+              attempt,
+              delayMs,
+              reason: (err as Error).message,
+            });
+          },
+        },
+      ).then(
+        (conn) => {
+          this.opts.log.write({
+            event: 'connect',
+            node: t.name,
+            ip: t.host,
+            user: t.user,
+            attempts,
+            durationMs: Date.now() - started,
+          });
+          return conn;
+        },
+        (err: unknown) => {
+          const f = failureOf(err);
+          this.opts.log.write({
+            event: 'connect',
+            node: t.name,
+            ip: t.host,
+            user: t.user,
+            attempts,
+            error: f,
+          });
+          throw err;
+        },
+      );
+      c.catch(() => undefined);
+      this.conns.set(k, c);
+    }
+    return c;
+  }
+
+  /** Connects to every target (bounded), returning the failures by node name. */
+  async connectAll(targets: readonly FleetTarget[]): Promise<Map<string, NodeFailure>> {
+    const failures = new Map<string, NodeFailure>();
+    await Promise.all(
+      targets.map((t) =>
+        this.limit(async () => {
+          try {
+            await this.connection(t);
+          } catch (err) {
+            failures.set(t.name, failureOf(err));
+          }
+        }),
+      ),
+    );
+    await this.opts.hostKeys.pins.save();
+    return failures;
+  }
+
+  /**
+   * Runs a fixed, read-only command line as the login user, without uploading anything (for facts
+   * gathering, where nothing on the node may change). The caller renders `command` with `sh`.
+   */
+  async query(
+    targets: readonly FleetTarget[],
+    purpose: string,
+    command: string,
+    opts: { timeoutMs?: number; sudo?: boolean } = {},
+  ): Promise<RunResult[]> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const results = await Promise.all(
+      targets.map((t) =>
+        this.limit(async (): Promise<RunResult> => {
+          const started = Date.now();
+          const sudo = Boolean(opts.sudo);
+          let result: RunResult;
+          try {
+            const conn = await this.connection(t);
+            const withPassword = sudo && t.sudoPassword !== undefined;
+            const line = sudo
+              ? `${withPassword ? "sudo -S -p ''" : 'sudo -n'} sh -c ${shq(command)}`
+              : command;
+            const r = await conn.exec(line, {
+              deadlineMs: timeoutMs,
+              ...(withPassword ? { stdin: `${t.sudoPassword}\n` } : {}),
+            });
+            result = {
+              node: t.name,
+              ip: t.host,
+              exitCode: r.exitCode,
+              stdout: r.stdout,
+              stderr: r.stderr,
+              durationMs: Date.now() - started,
+            };
+            if (r.deadlineHit)
+              result.error = { kind: 'timeout', message: `${purpose} timed out after ${timeoutMs} ms` };
+            else if (r.exitCode !== 0 && sudo && sudoFailure(r.stderr))
+              result.error = { kind: 'auth', message: `sudo as ${t.user} failed: ${tailLines(r.stderr, 1)}` };
+            else if (r.exitCode !== 0)
+              result.error = {
+                kind: 'failed',
+                message: `${purpose}: exit code ${r.exitCode ?? r.signal}: ${tailLines(r.stderr, 1)}`,
+              };
+          } catch (err) {
+            result = this.failed(t, started, err);
+          }
+          this.logRun(t, purpose, sudo, result);
+          return result;
+        }),
+      ),
+    );
+    await this.opts.hostKeys.pins.save();
+    return results;
+  }
+
+  private failed(t: FleetTarget, started: number, err: unknown): RunResult {
+    return {
+      node: t.name,
+      ip: t.host,
+      exitCode: null,
+      stdout: '',
+      stderr: '',
+      durationMs: Date.now() - started,
+      error: failureOf(err),
+    };
+  }
+
+  private logRun(t: FleetTarget, purpose: string, sudo: boolean, r: RunResult): void {
+    this.opts.log.write({
+      event: 'run',
+      node: t.name,
+      ip: t.host,
+      purpose,
+      sudo,
+      exitCode: r.exitCode,
+      durationMs: r.durationMs,
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.stderr ? { stderrTail: tailLines(r.stderr, 20) } : {}),
+      ...(r.stdout ? { stdoutTail: tailLines(r.stdout, 20) } : {}),
+    });
+  }
+
+  /**
+   * Uploads `script` to a private temporary path on every target, runs it with
+   * `bash -euo pipefail` (through `sudo -S` when not root or when asked), streams its output and
+   * removes it. Returns one result per target, in target order.
+   */
+  async run(targets: readonly FleetTarget[], s: Script, opts: RunOptions = {}): Promise<RunResult[]> {
+    const seq = ++this.seq;
+    const results = await Promise.all(
+      targets.map((t) =>
+        this.limit(async () => {
+          const r = await this.runOne(t, s, seq, opts);
+          opts.onResult?.(r);
+          return r;
+        }),
+      ),
+    );
+    await this.opts.hostKeys.pins.save();
+    return results;
+  }
+
+  private async runOne(t: FleetTarget, s: Script, seq: number, opts: RunOptions): Promise<RunResult> {
+    const started = Date.now();
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+    const sudo = Boolean(opts.sudo) || t.user !== 'root';
+    let result: RunResult;
+    try {
+      const conn = await this.connection(t);
+      const dir = await conn.tempDir();
+      const path = `${dir}/${seq}-${slug(s.purpose)}.sh`;
+      const sftp = await conn.sftp();
+      await new Promise<void>((resolve, reject) =>
+        sftp.writeFile(path, s.text, { mode: 0o700 }, (err) => (err ? reject(err) : resolve())),
+      ).catch((err: Error) => {
+        throw new NodeError('failed', `cannot upload the script for "${s.purpose}": ${err.message}`);
+      });
+      const r = await conn.exec(
+        runCommandLine(path, { sudo, sudoPassword: t.sudoPassword !== undefined, timeoutMs }),
+        {
+          ...(sudo && t.sudoPassword !== undefined ? { stdin: `${t.sudoPassword}\n` } : {}),
+          ...(opts.onStdout ? { onStdout: (l: string) => opts.onStdout!(t, l) } : {}),
+          ...(opts.onStderr ? { onStderr: (l: string) => opts.onStderr!(t, l) } : {}),
+          deadlineMs: timeoutMs + DEADLINE_SLACK_MS,
+        },
+      );
+      sftp.unlink(path, () => {});
+      const durationMs = Date.now() - started;
+      result = {
+        node: t.name,
+        ip: t.host,
+        exitCode: r.exitCode,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        durationMs,
+      };
+      const overran =
+        r.deadlineHit || ((r.exitCode === 124 || r.exitCode === 137) && durationMs >= timeoutMs);
+      if (overran) {
+        result.error = {
+          kind: 'timeout',
+          message: `"${s.purpose}" did not finish within ${Math.round(timeoutMs / 1000)} s; its processes were killed`,
+        };
+      } else if (r.exitCode !== 0 && sudo && sudoFailure(r.stderr)) {
+        result.error = {
+          kind: 'auth',
+          message: `sudo as ${t.user} failed: ${tailLines(r.stderr, 1)}${t.sudoPassword === undefined ? ' (no sudo password configured)' : ''}`,
+        };
+      } else if (r.exitCode !== 0) {
+        const last = tailLines(r.stderr, 1);
+        result.error = {
+          kind: 'failed',
+          message: `"${s.purpose}" exited with ${r.exitCode ?? `signal ${r.signal}`}${last ? `: ${last}` : ''}`,
+        };
+      }
+    } catch (err) {
+      result = this.failed(t, started, err);
+    }
+    this.logRun(t, s.purpose, sudo, result);
+    return result;
+  }
+
+  /**
+   * Copies a local file or directory to `dest` on every target: probe what is there, send only
+   * files that differ (SFTP, pipelined), verify sha256 on the node, rename into place. A transfer
+   * that breaks off leaves only a temporary name behind, never a partial file at `dest`.
+   */
+  async put(
+    targets: readonly FleetTarget[],
+    localPath: string,
+    dest: string,
+    opts: PutOptions = {},
+  ): Promise<PutResult[]> {
+    const tree = await scanLocal(localPath);
+    const plan = layout(tree, dest);
+    const progress: PutProgress = {
+      done: 0,
+      total: tree.bytes * targets.length,
+      sent: 0,
+      nodesDone: 0,
+      nodesTotal: targets.length,
+    };
+    const tick = () => opts.onProgress?.({ ...progress });
+    const results = await Promise.all(
+      targets.map((t) =>
+        this.limit(async () => {
+          const r = await this.putOne(t, tree, plan, opts, (n, sent) => {
+            progress.done += n;
+            if (sent) progress.sent += n;
+            tick();
+          });
+          progress.nodesDone++;
+          tick();
+          opts.onResult?.(r);
+          return r;
+        }),
+      ),
+    );
+    await this.opts.hostKeys.pins.save();
+    return results;
+  }
+
+  private async putOne(
+    t: FleetTarget,
+    tree: LocalTree,
+    plan: ReturnType<typeof layout>,
+    opts: PutOptions,
+    onBytes: (n: number, sent: boolean) => void,
+  ): Promise<PutResult> {
+    const started = Date.now();
+    const sudo = Boolean(opts.sudo) || t.user !== 'root';
+    const stepOpts = { sudo, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+    const result: PutResult = { node: t.name, ip: t.host, sent: 0, skipped: 0, bytes: 0, durationMs: 0 };
+    let accounted = 0;
+    try {
+      const probe = await this.runOne(t, renderProbe(tree, plan), ++this.seq, stepOpts);
+      if (probe.error) throw new NodeError(probe.error.kind, probe.error.message);
+      const found = parseProbe(probe.stdout);
+      const finals = found.isDir
+        ? [posix.join(plan.dest, posix.basename(tree.root.replace(/\/+$/, '')))]
+        : plan.finals;
+      const conn = await this.connection(t);
+      const sftp = await conn.sftp();
+      const stage = sudo ? await conn.tempDir() : undefined;
+      const placements: Placement[] = [];
+      const chmods: { final: string; mode: string }[] = [];
+      for (const [i, f] of tree.files.entries()) {
+        const final = finals[i]!;
+        const mode = octal(opts.mode ?? f.mode);
+        const have = found.existing.get(i);
+        if (have && have.sha256 === f.sha256) {
+          result.skipped++;
+          accounted += f.size;
+          onBytes(f.size, false);
+          if (octal(have.mode) !== mode) chmods.push({ final, mode });
+          continue;
+        }
+        const tmp = posix.join(
+          posix.dirname(final),
+          `.${posix.basename(final)}.kubeon-${randomBytes(4).toString('hex')}.tmp`,
+        );
+        const staged = stage ? `${stage}/${i}.up` : tmp;
+        await upload(sftp, f, staged, (n) => {
+          accounted += n;
+          onBytes(n, true);
+        }).catch((err: Error) => {
+          throw new NodeError(
+            conn.isOpen ? 'failed' : 'unreachable',
+            `copy to ${final} broke off: ${err.message}`,
+          );
+        });
+        result.sent++;
+        result.bytes += f.size;
+        placements.push({ staged, tmp, final, mode, sha256: f.sha256 });
+      }
+      if (placements.length || chmods.length) {
+        const placed = await this.runOne(t, renderPlace(placements, chmods), ++this.seq, stepOpts);
+        if (placed.error) throw new NodeError(placed.error.kind, placed.error.message);
+      }
+    } catch (err) {
+      result.error = failureOf(err);
+      // Keeps the aggregate progress meaningful: a failed node's share counts as finished.
+      onBytes(Math.max(0, tree.bytes - accounted), false);
+    }
+    result.durationMs = Date.now() - started;
+    this.opts.log.write({
+      event: 'put',
+      node: t.name,
+      ip: t.host,
+      src: tree.root,
+      dest: plan.dest,
+      sent: result.sent,
+      skipped: result.skipped,
+      bytes: result.bytes,
+      durationMs: result.durationMs,
+      ...(result.error ? { error: result.error } : {}),
+    });
+    return result;
+  }
+
+  /** Closes every connection (removing each node's temporary directory) and the jump host. */
+  async close(): Promise<void> {
+    const all = [...this.conns.values()];
+    this.conns.clear();
+    await Promise.all(
+      all.map((c) =>
+        c.then(
+          (conn) => conn.close(),
+          () => undefined,
+        ),
+      ),
+    );
+    if (this.jump) await this.jump.then((j) => j.close()).catch(() => undefined);
+    await this.opts.hostKeys.pins.save();
+  }
+}
+
+function creds(t: FleetTarget) {
+  return {
+    ...(t.password !== undefined ? { password: t.password } : {}),
+    ...(t.privateKeyFile !== undefined ? { privateKeyFile: t.privateKeyFile } : {}),
+    ...(t.privateKeyPassphrase !== undefined ? { privateKeyPassphrase: t.privateKeyPassphrase } : {}),
+  };
+}
