@@ -369,7 +369,7 @@ async function registry(stateDir: string, args: string[], flags: Flags): Promise
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new UsageError(`bad --port "${flags.port}"`);
       const kube = flags.kube?.length ? flags.kube : DEFAULT_SPEC.kubernetes;
-      const images = [...new Set([...kube.flatMap(labImages), ...(flags.image ?? [])])];
+      const images = [...new Set([...kube.flatMap((v) => labImages(v)), ...(flags.image ?? [])])];
       const [host] = await resolveBinds(flags.bind?.length ? flags.bind : ['127.0.0.1']);
       await mkdir(path.dirname(paths.state), { recursive: true });
       const config: RegistryDaemonConfig = {

@@ -27,29 +27,45 @@ export const MEDIA = {
 } as const;
 export type ManifestFormat = keyof typeof MEDIA;
 
+export interface ControlPlanePins {
+  pause: string;
+  etcd: string;
+  coredns: string;
+}
+
 /**
- * The lab's image set for a Kubernetes version, as upstream references. pause/etcd/coredns follow
- * kubeadm's constants for the late patches of each minor (kubeadm itself is the authority: pass the
- * stand-in's `kubeadm config images list` output instead when it exists); haproxy and calico are
- * the catalog's kind of choice, not read from anywhere.
+ * pause / etcd / coredns per minor, as kubeadm's constants give them for late patches; the same
+ * values the lab's kubeadm stand-in prints for `kubeadm config images list`.
  */
-export function labImages(kubeVersion: string): string[] {
-  const minor = minorOf(kubeVersion);
-  const [pause, etcd, coredns] =
-    minor === '1.30'
-      ? ['3.9', '3.5.15-0', 'v1.11.3']
-      : Number(minor.split('.')[1]) < 36
-        ? ['3.10', '3.5.24-0', 'v1.11.3']
-        : ['3.10.1', '3.6.6-0', 'v1.13.1'];
+export const KUBEADM_PINS: Record<string, ControlPlanePins> = {
+  '1.30': { pause: '3.9', etcd: '3.5.15-0', coredns: 'v1.11.3' },
+  '1.31': { pause: '3.10', etcd: '3.5.15-0', coredns: 'v1.11.3' },
+  '1.32': { pause: '3.10', etcd: '3.5.16-0', coredns: 'v1.11.3' },
+  '1.33': { pause: '3.10', etcd: '3.5.21-0', coredns: 'v1.12.0' },
+  '1.34': { pause: '3.10.1', etcd: '3.6.4-0', coredns: 'v1.12.1' },
+  '1.35': { pause: '3.10.1', etcd: '3.6.5-0', coredns: 'v1.13.1' },
+  '1.36': { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
+  '1.37': { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
+};
+
+/**
+ * The lab's image set for a Kubernetes version, as upstream references: the control plane and
+ * kube-proxy at that version, pause/etcd/coredns from `pins` (default KUBEADM_PINS), and the
+ * haproxy and calico images kubeon's catalog picks (versions here are the lab's choice).
+ */
+export function labImages(kubeVersion: string, pins?: Partial<ControlPlanePins>): string[] {
+  const known = KUBEADM_PINS[minorOf(kubeVersion)];
+  const p = { ...known, ...pins };
+  if (!p.pause || !p.etcd || !p.coredns) throw new Error(`no pause/etcd/coredns pins for ${kubeVersion}`);
   const k8s = 'registry.k8s.io';
   return [
     `${k8s}/kube-apiserver:${kubeVersion}`,
     `${k8s}/kube-controller-manager:${kubeVersion}`,
     `${k8s}/kube-scheduler:${kubeVersion}`,
     `${k8s}/kube-proxy:${kubeVersion}`,
-    `${k8s}/coredns/coredns:${coredns}`,
-    `${k8s}/pause:${pause}`,
-    `${k8s}/etcd:${etcd}`,
+    `${k8s}/coredns/coredns:${p.coredns}`,
+    `${k8s}/pause:${p.pause}`,
+    `${k8s}/etcd:${p.etcd}`,
     'docker.io/library/haproxy:3.0.12',
     'docker.io/calico/cni:v3.29.3',
     'docker.io/calico/node:v3.29.3',

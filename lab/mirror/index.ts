@@ -11,6 +11,8 @@ export {
 export { mirrorCommand, runningMirror } from './cli.js';
 export { type Fault, type FaultInput, type FaultState, parseFaults } from './faults.js';
 export {
+  type ControlPlanePins,
+  KUBEADM_PINS,
   labImages,
   MEDIA,
   mirrorRepository,
