@@ -1,0 +1,10 @@
+exec </dev/null
+place() {
+  if [ "$1" != "$2" ]; then cp -- "$1" "$2"; rm -f -- "$1"; fi
+  got=$(sha256sum < "$2"); got=${got%% *}
+  if [ "$got" != "$5" ]; then rm -f -- "$2"; echo "sha256 mismatch for $3: expected $5, got $got" >&2; exit 3; fi
+  chmod -- "$4" "$2"
+  mv -f -- "$2" "$3"
+}
+place /tmp/.kubeon-1/0.up '/opt/.it'\''s.kubeon-1.tmp' '/opt/it'\''s' 0755 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+chmod -- 0600 '/opt/$(x)'
