@@ -230,7 +230,10 @@ describe('progress', () => {
   it('prints plain start and end lines when stderr is not a TTY', () => {
     let text = '';
     const stream = {
-      write: (s: string) => ((text += s), true),
+      write: (s: string) => {
+        text += s;
+        return true;
+      },
       isTTY: false,
     } as unknown as NodeJS.WritableStream;
     const p = createProgress(stream);
@@ -247,7 +250,10 @@ describe('progress', () => {
     let text = '';
     let now = 0;
     const stream = {
-      write: (s: string) => ((text += s), true),
+      write: (s: string) => {
+        text += s;
+        return true;
+      },
       isTTY: true,
       columns: 120,
     } as unknown as NodeJS.WritableStream;
