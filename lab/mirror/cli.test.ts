@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, fetch } from 'undici';
@@ -92,6 +93,28 @@ describe('lab mirror CLI', () => {
     }
     await expect(fetch(`${state.url}/dl.k8s.io/release/stable.txt`)).rejects.toThrow();
     expect((await run('stop', ...sd())).code).toBe(0);
+  });
+
+  it('builds with a plugged-in executables module', async () => {
+    const mod = path.join(stateDir, 'producer.mjs');
+    await writeFile(
+      mod,
+      [
+        'export const producerId = "t1";',
+        'export async function executables(c, v, a) {',
+        '  return Buffer.from(["#!/bin/sh", ["echo stand-in", c, v, a].join(" "), ""].join("\\n"));',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const root = path.join(stateDir, 'plugged');
+    const built = await run('build', '--root', root, '--executables', mod, '--json', ...sd());
+    expect(built.code).toBe(0);
+    const files = (JSON.parse(built.out) as { files: { path: string; sha256: string }[] }).files;
+    const kubeadm = files.find((f) => f.path === '/dl.k8s.io/release/v1.31.14/bin/linux/amd64/kubeadm')!;
+    const body = await readFile(path.join(root, kubeadm.path));
+    expect(body.toString()).toBe('#!/bin/sh\necho stand-in kubeadm v1.31.14 amd64\n');
+    expect(createHash('sha256').update(body).digest('hex')).toBe(kubeadm.sha256);
   });
 
   it('rejects bad input with exit 2', async () => {

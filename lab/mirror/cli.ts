@@ -3,7 +3,7 @@
  * also runs on its own: `npx tsx lab/mirror/cli.ts start --json`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, fetch } from 'undici';
-import { buildMirrorTree, readTreeManifest } from './build.js';
+import { type BuildOptions, buildMirrorTree, type ExecutableProducer, readTreeManifest } from './build.js';
 import { parseFaults } from './faults.js';
 import { labImages } from './images.js';
 import { DEFAULT_SPEC } from './layout.js';
@@ -29,16 +29,19 @@ import { ensureTlsFiles } from './tls.js';
 export const DEFAULT_STATE_DIR = '/var/tmp/kubeon-lab/mirror';
 
 const USAGE = `usage: lab mirror <command> [options]
-  start  [--port N] [--bind ADDR|lab[:ID]]... [--root DIR] [--tls] [--fault JSON]... [--big NAME=SIZE]... [--json]
+  start  [--port N] [--bind ADDR|lab[:ID]]... [--root DIR] [--tls] [--fault JSON]... [--big NAME=SIZE]...
+         [--executables MODULE] [--json]
   stop   [--json]
   status [--json]
-  build  [--root DIR] [--big NAME=SIZE]... [--force] [--json]
+  build  [--root DIR] [--big NAME=SIZE]... [--executables MODULE] [--force] [--json]
   fault  list | clear | add JSON | set JSON
   log    [--since SEQ]
   registry start [--kube VERSION]... [--image REF]... [--user USER:PASS [--anonymous-pull]] [--port N] [--json]
   registry stop | status [--json]
 common: --state-dir DIR (default $KUBEON_LAB_MIRROR_DIR or ${DEFAULT_STATE_DIR})
-SIZE takes K, M or G suffixes (--big kubelet=64M makes a 64 MiB kubelet for benchmarks).`;
+SIZE takes K, M or G suffixes (--big kubelet=64M makes a 64 MiB kubelet for benchmarks).
+MODULE exports executables(component, version, arch) and optionally producerId; default
+lab/standins/executables.ts when it exists, else placeholder scripts.`;
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -49,6 +52,7 @@ const OPTIONS = {
   big: { type: 'string', multiple: true },
   force: { type: 'boolean' },
   since: { type: 'string' },
+  executables: { type: 'string' },
   kube: { type: 'string', multiple: true },
   image: { type: 'string', multiple: true },
   user: { type: 'string' },
@@ -144,14 +148,37 @@ function isOurDaemon(pid: number, script: string): boolean {
 const DAEMON_PATH = fileURLToPath(new URL('./daemon.ts', import.meta.url));
 const REGISTRY_DAEMON_PATH = fileURLToPath(new URL('./registry-daemon.ts', import.meta.url));
 
+/** The stand-ins' executables, when their module exists; placeholders otherwise. */
+export const DEFAULT_EXECUTABLES_MODULE = fileURLToPath(
+  new URL('../standins/executables.ts', import.meta.url),
+);
+
+/**
+ * Build options from the flags. `--executables MODULE` (default: lab/standins/executables.ts if it
+ * exists) must export `executables` (an ExecutableProducer) and may export `producerId`.
+ */
+async function buildOptions(flags: Flags): Promise<BuildOptions> {
+  const bigFiles = parseBig(flags.big);
+  const opts: BuildOptions = { force: !!flags.force, ...(bigFiles ? { bigFiles } : {}) };
+  const modulePath =
+    flags.executables ?? (existsSync(DEFAULT_EXECUTABLES_MODULE) ? DEFAULT_EXECUTABLES_MODULE : undefined);
+  if (!modulePath) return opts;
+  const mod = (await import(pathToFileURL(path.resolve(modulePath)).href)) as {
+    executables?: ExecutableProducer;
+    producerId?: string;
+  };
+  if (typeof mod.executables !== 'function')
+    throw new Error(`${modulePath} does not export an executables function`);
+  return { ...opts, executables: mod.executables, ...(mod.producerId ? { producerId: mod.producerId } : {}) };
+}
+
 async function prepareRoot(stateDir: string, flags: Flags): Promise<string> {
   const root = path.resolve(flags.root ?? statePaths(stateDir).root);
-  const bigFiles = parseBig(flags.big);
   const built = await readTreeManifest(root);
   const empty = (await readdir(root).catch(() => [])).length === 0;
   // A --root the user filled by hand is served as it is; the default root (or an empty one) is built.
-  if (!flags.root || built || empty || flags.force || bigFiles) {
-    await buildMirrorTree(root, DEFAULT_SPEC, { ...(bigFiles ? { bigFiles } : {}), force: !!flags.force });
+  if (!flags.root || built || empty || flags.force || flags.big || flags.executables) {
+    await buildMirrorTree(root, DEFAULT_SPEC, await buildOptions(flags));
   }
   return root;
 }
@@ -159,7 +186,9 @@ async function prepareRoot(stateDir: string, flags: Flags): Promise<string> {
 async function start(stateDir: string, flags: Flags): Promise<number> {
   const existing = await runningMirror(stateDir);
   if (existing) {
-    process.stderr.write(`kubeon lab mirror: already running (pid ${existing.pid})\n`);
+    process.stderr.write(
+      `kubeon lab mirror: already running (pid ${existing.pid}); stop it to change options\n`,
+    );
     printState(existing, flags);
     return 0;
   }
@@ -289,11 +318,7 @@ async function status(stateDir: string, flags: Flags): Promise<number> {
 
 async function build(stateDir: string, flags: Flags): Promise<number> {
   const root = path.resolve(flags.root ?? statePaths(stateDir).root);
-  const bigFiles = parseBig(flags.big);
-  const manifest = await buildMirrorTree(root, DEFAULT_SPEC, {
-    ...(bigFiles ? { bigFiles } : {}),
-    force: !!flags.force,
-  });
+  const manifest = await buildMirrorTree(root, DEFAULT_SPEC, await buildOptions(flags));
   if (flags.json) process.stdout.write(`${JSON.stringify({ root, files: manifest.files })}\n`);
   else process.stdout.write(`${root}: ${manifest.files.length} files\n`);
   return 0;
