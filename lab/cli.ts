@@ -62,7 +62,10 @@ export async function main(argv: string[]): Promise<number> {
 
   let exitCode = 0;
   const program = new Command('lab')
-    .description('Simulated hosts for kubeon: light (namespaces + sshd) and system (systemd-nspawn)')
+    .description(
+      'Simulated hosts for kubeon: light (namespaces + sshd) and system (systemd-nspawn).\n' +
+        'Also: "lab mirror ..." (loopback artifact mirror) and "lab standins ..." (Kubernetes stand-ins).',
+    )
     .exitOverride()
     .showHelpAfterError();
   const idOpt = ['--id <id>', 'lab id (several labs may exist at once)', 'default'] as const;
@@ -125,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
     .option(...idOpt)
     .action(async (host: string, kind: string, ms: string | undefined, o) => {
       if (!['down', 'up', 'slow', 'fast', 'hostkey'].includes(kind)) {
-        throw new InvalidArgumentError(`unknown fault "${kind}": use down, up, slow MS, fast or hostkey`);
+        throw new Error(`unknown fault "${kind}": use down, up, slow MS, fast or hostkey`);
       }
       await fault(await requireLab(o.id), host, kind as FaultKind, ms === undefined ? undefined : Number(ms));
     });

@@ -29,6 +29,9 @@ export async function createNetwork(
     ...hosts.map((h) => `netns add ${hostNetns(id, h.name)}`),
     `link add ${iface} type veth peer name up0 netns ${sealedNetns(id)}`,
     `addr add ${plan.gatewayIp}/16 dev ${iface}`,
+    // A host re-created with its old address but a new MAC would otherwise be unreachable for about
+    // 20 s, until an entry left from an earlier lab on this subnet expires.
+    `neigh flush to ${plan.subnet}`,
   ];
   await must(['ip', '-b', '-'], { input: machine.join('\n') + '\n' });
   // Traffic from the lab must end at the machine, never be routed onwards (whatever the machine's
@@ -100,9 +103,4 @@ export async function ifaceExists(name: string): Promise<boolean> {
 /** `down`/`up` faults cut or restore the host's link at the bridge: the host keeps running, unreachable. */
 export async function setLink(id: string, host: string, up: boolean): Promise<void> {
   await must(['ip', '-n', sealedNetns(id), 'link', 'set', host, up ? 'up' : 'down']);
-}
-
-/** Flushes the machine's neighbour entry for an address, so a re-created host is reachable at once. */
-export async function flushNeighbour(slot: number, ip: string): Promise<void> {
-  await run(['ip', 'neigh', 'flush', 'to', ip, 'dev', machineIface(slot)]);
 }
