@@ -61,8 +61,8 @@ export interface BuildOptions {
   /**
    * Pads executables to this many bytes with deterministic pseudo-random data, for transfer
    * benchmarks. Keys: `kubelet` (every version and arch), `kubelet@v1.31.14` or
-   * `kubelet@v1.31.14/amd64`; the most specific wins (e.g. `{ 'kubelet@v1.31.14/amd64': 64 << 20 }`). The padding goes after the
-   * executable's own bytes, which ELF files and the placeholder scripts (they end in `exit`) ignore.
+   * `kubelet@v1.31.14/amd64`; the most specific wins. The padding goes after the executable's own
+   * bytes, which ELF files and the placeholder scripts (they end in `exit`) ignore.
    */
   bigFiles?: Record<string, number>;
   /** Rebuild even if the marker says the tree is current. */
@@ -107,6 +107,8 @@ export async function buildMirrorTree(
   const previous = await readMarker(markerPath);
   if (!opts.force && previous?.key === key) return previous;
   await mkdir(dir, { recursive: true });
+  // Without a marker a half-finished build is never mistaken for a current one.
+  await rm(markerPath, { force: true });
   const stage = await mkdtemp(path.join(dir, '.stage-'));
   const files: TreeFile[] = [];
   const ctx: Ctx = { dir, stage, opts, files, produce: opts.executables ?? placeholderExecutable };

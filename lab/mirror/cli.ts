@@ -130,16 +130,16 @@ function parseBig(values: string[] | undefined): Record<string, number> | undefi
 export async function runningMirror(stateDir: string): Promise<MirrorState | undefined> {
   const paths = statePaths(stateDir);
   const pid = Number((await readFile(paths.pid, 'utf8').catch(() => '')).trim());
-  if (!pid || !isOurDaemon(pid, DAEMON_PATH)) return undefined;
+  if (!pid || !processHasArg(pid, DAEMON_PATH)) return undefined;
   const text = await readFile(paths.state, 'utf8').catch(() => undefined);
   return text ? (JSON.parse(text) as MirrorState) : undefined;
 }
 
-/** True if `pid` is alive and runs `script` (a recycled PID must never be signalled). */
-function isOurDaemon(pid: number, script: string): boolean {
+/** True if `pid` is alive with `arg` in its argv, so a recycled PID is never signalled. */
+function processHasArg(pid: number, arg: string): boolean {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.split('\0').includes(script);
+    return cmdline.split('\0').includes(arg);
   } catch {
     return false;
   }
@@ -283,10 +283,10 @@ async function launch<T>(script: string, config: unknown, daemonLog: string): Pr
 async function stopDaemon(pidFile: string, stateFile: string, script: string): Promise<number | undefined> {
   const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
   let stopped: number | undefined;
-  if (pid && isOurDaemon(pid, script)) {
+  if (pid && processHasArg(pid, script)) {
     process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 100 && isOurDaemon(pid, script); i++) await sleep(100);
-    if (isOurDaemon(pid, script)) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && processHasArg(pid, script); i++) await sleep(100);
+    if (processHasArg(pid, script)) process.kill(pid, 'SIGKILL');
     stopped = pid;
   }
   await rm(pidFile, { force: true });
@@ -366,7 +366,7 @@ async function printLog(stateDir: string, flags: Flags): Promise<number> {
 async function runningRegistry(stateDir: string): Promise<RegistryState | undefined> {
   const paths = registryPaths(stateDir);
   const pid = Number((await readFile(paths.pid, 'utf8').catch(() => '')).trim());
-  if (!pid || !isOurDaemon(pid, REGISTRY_DAEMON_PATH)) return undefined;
+  if (!pid || !processHasArg(pid, REGISTRY_DAEMON_PATH)) return undefined;
   const text = await readFile(paths.state, 'utf8').catch(() => undefined);
   return text ? (JSON.parse(text) as RegistryState) : undefined;
 }
@@ -408,9 +408,18 @@ async function registry(stateDir: string, args: string[], flags: Flags): Promise
       printRegistry(await launch<RegistryState>(REGISTRY_DAEMON_PATH, config, paths.daemonLog), flags);
       return 0;
     }
-    case 'stop':
+    case 'stop': {
+      const state = await readFile(paths.state, 'utf8').then(
+        (t) => JSON.parse(t) as RegistryState,
+        () => undefined,
+      );
       printStopped(await stopDaemon(paths.pid, paths.state, REGISTRY_DAEMON_PATH), flags);
+      // If the daemon had to be killed, its docker-registry child outlives it: stop that one too,
+      // after checking it is still the registry serving our config.
+      const child = state?.registryPid;
+      if (child && processHasArg(child, path.join(paths.data, 'config.yml'))) process.kill(child, 'SIGTERM');
       return 0;
+    }
     case 'status': {
       const state = await runningRegistry(stateDir);
       if (flags.json)
