@@ -1,0 +1,291 @@
+/**
+ * Turns kubeadm flags and config documents into one plan, with kubeadm's defaults
+ * (defaults.go of each kubeadm API version) and its rule that --config may only be
+ * combined with a few flags.
+ */
+import {
+  ConfigError,
+  type Doc,
+  extraArgs,
+  get,
+  getStr,
+  type LoadedConfig,
+  loadConfigFile,
+} from './config.js';
+import { bool, durationMs, list, type ParsedFlags, str } from './flags.js';
+import { MIX_ALLOWED } from './kubeadm-flags.js';
+import type { Volume } from './manifests.js';
+import type { Algo } from './pki.js';
+import { defaultAddress, nodeName } from './sys.js';
+import { parseVersion, type Version } from './versions.js';
+
+export interface Plan {
+  api: 'v1beta3' | 'v1beta4';
+  config?: LoadedConfig;
+  kubernetesVersion: Version;
+  controlPlaneEndpoint?: string;
+  imageRepository: string;
+  serviceSubnet: string;
+  podSubnet?: string;
+  dnsDomain: string;
+  clusterName: string;
+  certDir: string;
+  etcd: {
+    local: boolean;
+    dataDir: string;
+    imageTag?: string;
+    extra: [string, string][];
+    serverSANs: string[];
+    peerSANs: string[];
+    external?: { endpoints: string[]; caFile: string; certFile: string; keyFile: string };
+  };
+  apiServer: { extra: [string, string][]; certSANs: string[]; volumes: Volume[] };
+  controllerManager: { extra: [string, string][]; volumes: Volume[] };
+  scheduler: { extra: [string, string][]; volumes: Volume[] };
+  validityMs: number;
+  caValidityMs: number;
+  algo: Algo;
+  node: {
+    name: string;
+    criSocket: string;
+    taints?: unknown[];
+    kubeletExtra: [string, string][];
+    ignore: string[];
+  };
+  advertise: string;
+  bindPort: number;
+  tokens: { token: string; ttlMs: number; usages: string[]; groups: string[]; description?: string }[];
+  certificateKey?: string;
+  uploadCerts: boolean;
+  skipPhases: string[];
+  kubelet?: Doc;
+  kubeProxy?: Doc;
+  clusterDoc: Doc;
+  join?: {
+    endpoint?: string;
+    token?: string;
+    tlsBootstrapToken?: string;
+    caHashes: string[];
+    unsafeSkip: boolean;
+    discoveryFile?: string;
+    controlPlane: boolean;
+    timeoutMs: number;
+  };
+  timeouts: { controlPlane: number; kubelet: number; tlsBootstrap: number; discovery: number; etcd: number };
+}
+
+const YEAR = 365 * 24 * 3600e3;
+
+export function checkMixed(flags: ParsedFlags): void {
+  if (!flags.values.has('config')) return;
+  const bad = [...flags.values.keys()].filter((k) => !MIX_ALLOWED.has(k) && !k.startsWith('skip-'));
+  if (bad.length) throw new ConfigError(`can not mix '--config' with arguments [${bad.join(' ')}]`);
+}
+
+function volumes(v: unknown): Volume[] {
+  return Array.isArray(v) ? (v as Volume[]) : [];
+}
+
+export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Version, args: string[]): Plan {
+  checkMixed(flags);
+  const cfgPath = str(flags, 'config');
+  const wanted = kind === 'init' ? ['InitConfiguration', 'ClusterConfiguration'] : ['JoinConfiguration'];
+  const config = cfgPath ? loadConfigFile(cfgPath, kubeadm.minor, wanted) : undefined;
+  for (const w of config?.warnings ?? []) process.stderr.write(`${w}\n`);
+  const init = config?.docs.get('InitConfiguration');
+  const cluster = config?.docs.get('ClusterConfiguration') ?? {};
+  const join = config?.docs.get('JoinConfiguration');
+  if (kind === 'join' && cfgPath && !join)
+    throw new ConfigError(`no JoinConfiguration found in the supplied config`);
+  const api = config?.api ?? (kubeadm.minor >= 31 ? 'v1beta4' : 'v1beta3');
+
+  const versionText = str(flags, 'kubernetes-version') ?? getStr(cluster, 'kubernetesVersion');
+  let kubernetesVersion = kubeadm;
+  if (versionText) {
+    const v = parseVersion(versionText);
+    if (!v) throw new ConfigError(`couldn't parse Kubernetes version "${versionText}"`);
+    kubernetesVersion = v;
+  } else if (kind === 'init') {
+    process.stderr.write(
+      `W: could not fetch a Kubernetes version from the internet: unable to get URL "https://dl.k8s.io/release/stable-1.txt": Get "https://dl.k8s.io/release/stable-1.txt": dial tcp: lookup dl.k8s.io: no such host\nW: falling back to the local client version: ${kubeadm.text}\n`,
+    );
+  }
+  if (kind === 'init') {
+    if (kubernetesVersion.minor < kubeadm.minor - 1) {
+      throw new ConfigError(
+        `this version of kubeadm only supports deploying clusters with the control plane version >= 1.${kubeadm.minor - 1}.0. Current version: ${kubernetesVersion.text}`,
+      );
+    }
+    if (kubernetesVersion.minor > kubeadm.minor) {
+      process.stderr.write(
+        `W: Kubernetes version is greater than kubeadm version. Please consider to upgrade kubeadm. Kubernetes version: ${kubernetesVersion.text}. Kubeadm version: 1.${kubeadm.minor}.x\n`,
+      );
+    }
+  }
+  const nodeReg = (kind === 'init' ? init : join)?.nodeRegistration as Doc | undefined;
+  const localEp = (kind === 'init' ? init?.localAPIEndpoint : get(join, 'controlPlane.localAPIEndpoint')) as
+    | Doc
+    | undefined;
+  const v4 = api === 'v1beta4';
+  const validity = getStr(cluster, 'certificateValidityPeriod');
+  const caValidity = getStr(cluster, 'caCertificateValidityPeriod');
+  const enc = getStr(cluster, 'encryptionAlgorithm') ?? 'RSA-2048';
+  if (!['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'].includes(enc)) {
+    throw new ConfigError(`ClusterConfiguration.encryptionAlgorithm: Unsupported value: "${enc}"`);
+  }
+  const timeouts = (kind === 'init' ? init?.timeouts : join?.timeouts) as Doc | undefined;
+  const t = (name: string, def: number) => {
+    const v = timeouts?.[name];
+    return typeof v === 'string' ? durationMs(v) : def;
+  };
+  const ext = get(cluster, 'etcd.external') as Doc | undefined;
+  const tokensDoc = (init?.bootstrapTokens as Doc[] | undefined) ?? [{}];
+  const flagToken = str(flags, 'token');
+  const tokens = tokensDoc.map((d, i) => {
+    const tok: Plan['tokens'][number] = {
+      token: (i === 0 && flagToken) || (typeof d.token === 'string' ? d.token : ''),
+      ttlMs: durationMs(str(flags, 'token-ttl') ?? (typeof d.ttl === 'string' ? d.ttl : '24h0m0s')),
+      usages: (d.usages as string[] | undefined) ?? ['signing', 'authentication'],
+      groups: (d.groups as string[] | undefined) ?? ['system:bootstrappers:kubeadm:default-node-token'],
+    };
+    if (typeof d.description === 'string') tok.description = d.description;
+    return tok;
+  });
+  const plan: Plan = {
+    api,
+    kubernetesVersion,
+    imageRepository:
+      str(flags, 'image-repository') ?? getStr(cluster, 'imageRepository') ?? 'registry.k8s.io',
+    serviceSubnet:
+      str(flags, 'service-cidr') ?? getStr(cluster, 'networking.serviceSubnet') ?? '10.96.0.0/12',
+    dnsDomain: str(flags, 'service-dns-domain') ?? getStr(cluster, 'networking.dnsDomain') ?? 'cluster.local',
+    clusterName: getStr(cluster, 'clusterName') ?? 'kubernetes',
+    certDir: str(flags, 'cert-dir') ?? getStr(cluster, 'certificatesDir') ?? '/etc/kubernetes/pki',
+    etcd: {
+      local: !ext,
+      dataDir: getStr(cluster, 'etcd.local.dataDir') ?? '/var/lib/etcd',
+      extra: extraArgs(get(cluster, 'etcd.local.extraArgs')),
+      serverSANs: (get(cluster, 'etcd.local.serverCertSANs') as string[] | undefined) ?? [],
+      peerSANs: (get(cluster, 'etcd.local.peerCertSANs') as string[] | undefined) ?? [],
+    },
+    apiServer: {
+      extra: extraArgs(get(cluster, 'apiServer.extraArgs')),
+      certSANs: [
+        ...((get(cluster, 'apiServer.certSANs') as string[] | undefined) ?? []),
+        ...list(flags, 'apiserver-cert-extra-sans'),
+      ],
+      volumes: volumes(get(cluster, 'apiServer.extraVolumes')),
+    },
+    controllerManager: {
+      extra: extraArgs(get(cluster, 'controllerManager.extraArgs')),
+      volumes: volumes(get(cluster, 'controllerManager.extraVolumes')),
+    },
+    scheduler: {
+      extra: extraArgs(get(cluster, 'scheduler.extraArgs')),
+      volumes: volumes(get(cluster, 'scheduler.extraVolumes')),
+    },
+    validityMs: v4 && validity ? durationMs(validity) : YEAR,
+    caValidityMs: v4 && caValidity ? durationMs(caValidity) : 10 * YEAR,
+    algo: (enc === 'ECDSA-P384' ? 'ECDSA-P256' : enc) as Algo,
+    node: {
+      name: (str(flags, 'node-name') ?? getStr(nodeReg, 'name') ?? nodeName()).toLowerCase(),
+      criSocket:
+        str(flags, 'cri-socket') ??
+        getStr(nodeReg, 'criSocket') ??
+        'unix:///var/run/containerd/containerd.sock',
+      kubeletExtra: extraArgs(nodeReg?.kubeletExtraArgs),
+      ignore: [
+        ...list(flags, 'ignore-preflight-errors'),
+        ...((nodeReg?.ignorePreflightErrors as string[] | undefined) ?? []),
+      ],
+    },
+    advertise:
+      str(flags, 'apiserver-advertise-address') ??
+      getStr(localEp, 'advertiseAddress') ??
+      defaultAddress() ??
+      '',
+    bindPort: Number(str(flags, 'apiserver-bind-port') ?? (localEp?.bindPort as number | undefined) ?? 6443),
+    tokens,
+    uploadCerts: bool(flags, 'upload-certs'),
+    skipPhases: [
+      ...list(flags, 'skip-phases'),
+      ...(((kind === 'init' ? init : join)?.skipPhases as string[] | undefined) ?? []),
+    ],
+    clusterDoc: cluster,
+    timeouts: {
+      controlPlane: t('controlPlaneComponentHealthCheck', 4 * 60e3),
+      kubelet: t('kubeletHealthCheck', 4 * 60e3),
+      tlsBootstrap: t('tlsBootstrap', 5 * 60e3),
+      discovery: t('discovery', 5 * 60e3),
+      etcd: t('etcdAPICall', 2 * 60e3),
+    },
+  };
+  if (config) plan.config = config;
+  const endpoint = str(flags, 'control-plane-endpoint') ?? getStr(cluster, 'controlPlaneEndpoint');
+  if (endpoint) plan.controlPlaneEndpoint = endpoint;
+  const pod = str(flags, 'pod-network-cidr') ?? getStr(cluster, 'networking.podSubnet');
+  if (pod) plan.podSubnet = pod;
+  const tag = getStr(cluster, 'etcd.local.imageTag');
+  if (tag) plan.etcd.imageTag = tag;
+  if (ext) {
+    plan.etcd.external = {
+      endpoints: (ext.endpoints as string[] | undefined) ?? [],
+      caFile: String(ext.caFile ?? ''),
+      certFile: String(ext.certFile ?? ''),
+      keyFile: String(ext.keyFile ?? ''),
+    };
+  }
+  if (nodeReg && 'taints' in nodeReg) plan.node.taints = (nodeReg.taints as unknown[] | null) ?? [];
+  const certKey =
+    str(flags, 'certificate-key') ??
+    getStr(init, 'certificateKey') ??
+    getStr(join, 'controlPlane.certificateKey');
+  if (certKey) plan.certificateKey = certKey;
+  const kl = config?.docs.get('KubeletConfiguration');
+  if (kl) plan.kubelet = kl;
+  const kp = config?.docs.get('KubeProxyConfiguration');
+  if (kp) plan.kubeProxy = kp;
+  if (!plan.advertise) throw new ConfigError('unable to select an IP from default routes.');
+  if (kind === 'join') {
+    const disc = (join?.discovery ?? {}) as Doc;
+    const bt = (disc.bootstrapToken ?? {}) as Doc;
+    const token = str(flags, 'discovery-token') ?? str(flags, 'token') ?? getStr(bt, 'token');
+    const endpointArg = args[0] ?? getStr(bt, 'apiServerEndpoint');
+    plan.join = {
+      caHashes: [
+        ...list(flags, 'discovery-token-ca-cert-hash'),
+        ...((bt.caCertHashes as string[] | undefined) ?? []),
+      ],
+      unsafeSkip:
+        bool(flags, 'discovery-token-unsafe-skip-ca-verification') || bt.unsafeSkipCAVerification === true,
+      controlPlane: bool(flags, 'control-plane') || !!join?.controlPlane,
+      timeoutMs: plan.timeouts.discovery,
+    };
+    if (endpointArg) plan.join.endpoint = endpointArg;
+    if (token) plan.join.token = token;
+    const tls =
+      str(flags, 'tls-bootstrap-token') ?? getStr(disc, 'tlsBootstrapToken') ?? str(flags, 'token') ?? token;
+    if (tls) plan.join.tlsBootstrapToken = tls;
+    const file = str(flags, 'discovery-file') ?? getStr(disc, 'file.kubeConfigPath');
+    if (file) plan.join.discoveryFile = file;
+    if (!plan.join.discoveryFile && !plan.join.token) {
+      throw new ConfigError('discovery: Invalid value: "": bootstrapToken or file must be set');
+    }
+    if (plan.join.token && !plan.join.endpoint) {
+      throw new ConfigError(
+        'discovery.bootstrapToken.apiServerEndpoint: Invalid value: "": discovery.bootstrapToken.apiServerEndpoint or a positional argument must be set',
+      );
+    }
+    if (plan.join.token && !plan.join.unsafeSkip && plan.join.caHashes.length === 0) {
+      throw new ConfigError(
+        'discovery.bootstrapToken: Invalid value: "": using token-based discovery without caCertHashes can be unsafe. Set unsafeSkipCAVerification as true in your kubeadm config file or pass --discovery-token-unsafe-skip-ca-verification flag to continue',
+      );
+    }
+  }
+  return plan;
+}
+
+export function controlPlaneURL(p: Plan): string {
+  if (!p.controlPlaneEndpoint) return `https://${p.advertise}:${p.bindPort}`;
+  return `https://${/:\d+$/.test(p.controlPlaneEndpoint) ? p.controlPlaneEndpoint : `${p.controlPlaneEndpoint}:${p.bindPort}`}`;
+}

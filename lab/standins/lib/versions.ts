@@ -1,0 +1,69 @@
+/**
+ * What differs between the Kubernetes minors the stand-ins impersonate. Image pins are the values of
+ * PauseVersion / SupportedEtcdVersion / CoreDNSVersion in cmd/kubeadm/app/constants of the matching
+ * release branch (late patches), as `kubeadm config images list` prints them.
+ */
+export interface MinorFacts {
+  pause: string;
+  etcd: string;
+  coredns: string;
+}
+
+export const MINORS: Record<number, MinorFacts> = {
+  30: { pause: '3.9', etcd: '3.5.15-0', coredns: 'v1.11.3' },
+  31: { pause: '3.10', etcd: '3.5.15-0', coredns: 'v1.11.3' },
+  32: { pause: '3.10', etcd: '3.5.16-0', coredns: 'v1.11.3' },
+  33: { pause: '3.10', etcd: '3.5.21-0', coredns: 'v1.12.0' },
+  34: { pause: '3.10.1', etcd: '3.6.4-0', coredns: 'v1.12.1' },
+  35: { pause: '3.10.1', etcd: '3.6.5-0', coredns: 'v1.13.1' },
+  36: { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
+  37: { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
+};
+
+export interface Version {
+  text: string;
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+export function parseVersion(text: string): Version | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(text.trim());
+  if (!m) return undefined;
+  return { text: `v${m[1]}.${m[2]}.${m[3]}`, major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+}
+
+export function compareVersions(a: Version, b: Version): number {
+  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+}
+
+/** The kubeadm config API versions a kubeadm of this minor decodes, and which of them only with a warning. */
+export function kubeadmApis(minor: number): { accepted: string[]; deprecated: string[] } {
+  if (minor < 31) return { accepted: ['v1beta3'], deprecated: [] };
+  if (minor < 37) return { accepted: ['v1beta3', 'v1beta4'], deprecated: ['v1beta3'] };
+  return { accepted: ['v1beta4'], deprecated: [] };
+}
+
+export function factsFor(minor: number): MinorFacts {
+  const facts = MINORS[minor];
+  if (!facts) throw new Error(`the stand-ins do not know Kubernetes 1.${minor}`);
+  return facts;
+}
+
+/**
+ * The version a stand-in was built as. esbuild bakes it in through `define`; the environment
+ * variable only serves running the TypeScript directly under tsx during development.
+ */
+declare const __STANDIN_VERSION__: string | undefined;
+export function builtVersionText(): string {
+  return typeof __STANDIN_VERSION__ === 'string'
+    ? __STANDIN_VERSION__
+    : (process.env.KUBEON_STANDIN_VERSION ?? '');
+}
+
+export function builtVersion(): Version {
+  const text = builtVersionText();
+  const v = parseVersion(text);
+  if (!v) throw new Error(`stand-in built without a valid version (got "${text}")`);
+  return v;
+}
