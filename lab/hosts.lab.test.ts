@@ -1,6 +1,6 @@
 // Both kinds of lab host, end to end, as root: isolation, logins, sudo, systemd, faults, teardown.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { ssh } from './support/ssh.js';
 const ID = 't-hosts-main';
 const SHAPE = { id: ID, light: 3, system: 3, refuseRoot: ['l003', 's003'] };
 let lab: Lab;
+const INOTIFY = '/proc/sys/fs/inotify/max_user_instances';
+let inotifyBefore = '';
 
 const host = (name: string): LabHost => {
   const h = lab.hosts.find((x) => x.name === name);
@@ -33,6 +35,7 @@ function bannerMs(ip: string): Promise<number> {
 
 beforeAll(async () => {
   await labDown(ID);
+  inotifyBefore = readFileSync(INOTIFY, 'utf8');
   lab = await labUp(SHAPE);
 }, 600_000);
 
@@ -244,5 +247,17 @@ describe('lab lifecycle', () => {
       expect(stat === '' || / Z /.test(stat)).toBe(true);
     }
     expect(existsSync(lab.dir)).toBe(false);
+    // Restored on the last down of a lab with system hosts; another engineer's lab may still hold it up.
+    const others = readdirSync('/srv/kubeon-lab').filter((d) => {
+      const f = `/srv/kubeon-lab/${d}/lab.json`;
+      return existsSync(f) && (JSON.parse(readFileSync(f, 'utf8')).shape?.system ?? 0) > 0;
+    });
+    const now = Number(readFileSync(INOTIFY, 'utf8'));
+    if (others.length === 0) {
+      expect(existsSync('/srv/kubeon-lab/inotify.orig')).toBe(false);
+      expect(now).toBe(Math.min(Number(inotifyBefore), now));
+    } else {
+      expect(now).toBeGreaterThanOrEqual(8192);
+    }
   });
 });
