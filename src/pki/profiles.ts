@@ -91,13 +91,12 @@ export function localApiUrl(node: PkiNode): string {
   return `https://${urlHost(node.ip)}:${API_BIND_PORT}`;
 }
 
-/** The first address of every service CIDR (dual-stack specs list them comma-separated). */
+/** The kubernetes Service address: the first address of the service CIDR (IPv4 or IPv6). */
 export function serviceIps(spec: ClusterSpec): string[] {
-  return spec.network.serviceCIDR.split(',').map((text) => {
-    const cidr = parseCidr(text.trim());
-    if (!cidr) throw badInput(`service CIDR "${text}" is not a CIDR`, 'write it like 10.96.0.0/12');
-    return nthAddress(cidr, 1);
-  });
+  const cidr = parseCidr(spec.network.serviceCIDR);
+  if (!cidr)
+    throw badInput(`service CIDR "${spec.network.serviceCIDR}" is not a CIDR`, 'write it like 10.96.0.0/12');
+  return [nthAddress(cidr, 1)];
 }
 
 function uniq(values: string[]): string[] {
