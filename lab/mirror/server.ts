@@ -33,7 +33,7 @@ export interface MirrorOptions {
   /** Serve HTTPS with this certificate (PEM). */
   tls?: { cert: string | Buffer; key: string | Buffer; caFile?: string };
   faults?: FaultInput[];
-  /** JSON-lines access log, appended to (and created) as requests finish. */
+  /** JSON-lines access log, emptied at start and appended to as requests finish. */
   logFile?: string;
 }
 
@@ -84,7 +84,8 @@ export async function startMirror(opts: MirrorOptions): Promise<Mirror> {
     entries.length = 0;
     if (opts.logFile) writeFileSync(opts.logFile, '');
   };
-  if (opts.logFile) writeFileSync(opts.logFile, '', { flag: 'a' });
+  // One log per server life: seq numbers restart, so old lines would be ambiguous.
+  if (opts.logFile) writeFileSync(opts.logFile, '');
 
   const ctx: HandlerCtx = { root, faults, record, entries, clearLog };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
