@@ -42,7 +42,7 @@ describe.each(VERSIONS)('PKI for %s', (version) => {
   const masters = MASTERS.slice(0, 1);
   beforeAll(async () => {
     ({ paths } = await generate(version, makeSpec(version), masters));
-  });
+  }, 120_000);
 
   it('matches the golden subjects, usages, SANs, validity lengths and servers', () => {
     const files = [...listFiles(paths.pki), paths.kubeconfig];
@@ -106,7 +106,7 @@ describe('re-running', () => {
   let paths: ReturnType<typeof clusterPaths>;
   beforeAll(async () => {
     ({ paths } = await generate('rerun', spec));
-  });
+  }, 120_000);
 
   it('changes nothing when everything is in place', async () => {
     const before = listFiles(paths.pki).map((f) => readFileSync(f, 'utf8'));
