@@ -14,6 +14,7 @@ import {
   copyFile,
   mkdir,
   mkdtemp,
+  open,
   readFile,
   rename,
   rm,
@@ -62,7 +63,7 @@ export interface BuildOptions {
    * Pads executables to this many bytes with deterministic pseudo-random data, for transfer
    * benchmarks. Keys: `kubelet` (every version and arch), `kubelet@v1.31.14` or
    * `kubelet@v1.31.14/amd64`; the most specific wins. The padding goes after the executable's own
-   * bytes, which ELF files and the placeholder scripts (they end in `exit`) ignore.
+   * bytes: raw for binaries, as a comment for scripts (node or sh-like), so they still run.
    */
   bigFiles?: Record<string, number>;
   /** Rebuild even if the marker says the tree is current. */
@@ -204,21 +205,60 @@ async function writeExecutable(ctx: Ctx, dest: string, component: string, versio
   const target = big[`${component}@${version}/${arch}`] ?? big[`${component}@${version}`] ?? big[component];
   if (target !== undefined) {
     const have = (await stat(dest)).size;
-    if (target > have) await appendPadding(dest, target - have, `${component}:${version}:${arch}`);
+    if (target > have) {
+      const head = typeof made === 'string' ? await readHead(made) : made.subarray(0, 256);
+      await appendPadding(dest, target - have, `${component}:${version}:${arch}`, paddingStyle(head));
+    }
   }
   await chmod(dest, 0o755);
   await utimes(dest, EPOCH, EPOCH);
 }
 
-/** AES-CTR over zeros: fast, incompressible and the same bytes on every build. */
-async function appendPadding(file: string, bytes: number, seed: string): Promise<void> {
+async function readHead(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(256);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Padding must leave the program runnable. Binaries ignore trailing bytes; a script gets its padding
+ * as one comment: a block comment for node (its base64 text never contains `*`, so never closes
+ * it early), a `#` line for sh and the like.
+ */
+type PaddingStyle = 'raw' | 'js-comment' | 'hash-comment';
+function paddingStyle(head: Buffer): PaddingStyle {
+  if (head.subarray(0, 2).toString('latin1') !== '#!') return 'raw';
+  const shebang = head.toString('latin1').split('\n')[0] ?? '';
+  return /\bnode\b/.test(shebang) ? 'js-comment' : 'hash-comment';
+}
+
+/** AES-CTR over zeros: fast, the same bytes on every build, incompressible in `raw` style. */
+async function appendPadding(file: string, bytes: number, seed: string, style: PaddingStyle): Promise<void> {
   const key = createHash('sha256').update(`kubeon-lab-padding:${seed}`).digest();
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  const [prefix, suffix] =
+    style === 'js-comment' ? ['\n/*', '*/\n'] : style === 'hash-comment' ? ['\n#', '\n'] : ['', ''];
   const chunk = Buffer.alloc(1 << 20);
   async function* blocks() {
-    for (let left = bytes; left > 0; left -= chunk.length) {
-      yield cipher.update(left >= chunk.length ? chunk : chunk.subarray(0, left));
+    const body = bytes - prefix.length - suffix.length;
+    if (body < 0) {
+      yield Buffer.from('\n'.repeat(bytes));
+      return;
     }
+    yield Buffer.from(prefix);
+    for (let left = body; left > 0; ) {
+      const random = cipher.update(chunk);
+      const piece = style === 'raw' ? random : Buffer.from(random.toString('base64'));
+      const take = piece.subarray(0, Math.min(left, piece.length));
+      left -= take.length;
+      yield take;
+    }
+    yield Buffer.from(suffix);
   }
   await pipeline(blocks(), createWriteStream(file, { flags: 'a' }));
 }

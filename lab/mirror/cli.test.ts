@@ -34,7 +34,8 @@ const alive = (pid: number) => {
 
 describe('lab mirror CLI', () => {
   let stateDir: string;
-  const sd = () => ['--state-dir', stateDir];
+  // Placeholders keep these tests about the CLI, independent of the stand-ins' build.
+  const sd = () => ['--state-dir', stateDir, '--executables', 'placeholder'];
 
   beforeAll(async () => {
     stateDir = await mkdtemp(path.join(tmpdir(), 'kubeon-mirror-cli-'));
@@ -108,7 +109,7 @@ describe('lab mirror CLI', () => {
       ].join('\n'),
     );
     const root = path.join(stateDir, 'plugged');
-    const built = await run('build', '--root', root, '--executables', mod, '--json', ...sd());
+    const built = await run('build', '--root', root, '--executables', mod, '--json', '--state-dir', stateDir);
     expect(built.code).toBe(0);
     const files = (JSON.parse(built.out) as { files: { path: string; sha256: string }[] }).files;
     const kubeadm = files.find((f) => f.path === '/dl.k8s.io/release/v1.31.14/bin/linux/amd64/kubeadm')!;

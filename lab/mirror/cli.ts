@@ -41,7 +41,7 @@ const USAGE = `usage: lab mirror <command> [options]
 common: --state-dir DIR (default $KUBEON_LAB_MIRROR_DIR or ${DEFAULT_STATE_DIR})
 SIZE takes K, M or G suffixes (--big kubelet=64M makes a 64 MiB kubelet for benchmarks).
 MODULE exports executables(component, version, arch) and optionally producerId; default
-lab/standins/executables.ts when it exists, else placeholder scripts.`;
+lab/standins/executables.ts when it exists, else (or with "placeholder") placeholder scripts.`;
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -155,18 +155,20 @@ export const DEFAULT_EXECUTABLES_MODULE = fileURLToPath(
 
 /**
  * Build options from the flags. `--executables MODULE` (default: lab/standins/executables.ts if it
- * exists) must export `executables` (an ExecutableProducer) and may export `producerId`.
+ * exists) must export `executables` (an ExecutableProducer) and may export `producerId`;
+ * `--executables placeholder` forces the placeholder scripts.
  */
 async function buildOptions(flags: Flags): Promise<BuildOptions> {
   const bigFiles = parseBig(flags.big);
   const opts: BuildOptions = { force: !!flags.force, ...(bigFiles ? { bigFiles } : {}) };
   const modulePath =
     flags.executables ?? (existsSync(DEFAULT_EXECUTABLES_MODULE) ? DEFAULT_EXECUTABLES_MODULE : undefined);
-  if (!modulePath) return opts;
-  const mod = (await import(pathToFileURL(path.resolve(modulePath)).href)) as {
-    executables?: ExecutableProducer;
-    producerId?: string;
-  };
+  if (!modulePath || modulePath === 'placeholder') return opts;
+  const mod = (await import(pathToFileURL(path.resolve(modulePath)).href).catch((err: unknown) => {
+    throw new Error(
+      `loading executables from ${modulePath}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  })) as { executables?: ExecutableProducer; producerId?: string };
   if (typeof mod.executables !== 'function')
     throw new Error(`${modulePath} does not export an executables function`);
   return { ...opts, executables: mod.executables, ...(mod.producerId ? { producerId: mod.producerId } : {}) };

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +61,7 @@ async function tarEntries(data: Buffer): Promise<string[]> {
   return names;
 }
 
+const run = promisify(execFile);
 const SPEC: MirrorSpec = DEFAULT_SPEC;
 const KUBELET = kubePath('v1.31.14', 'amd64', 'kubelet');
 const BIG = 2 << 20;
@@ -163,6 +166,31 @@ describe('loopback mirror', () => {
       const kubeadm = custom.files.find((f) => f.path.endsWith('/kubeadm'))!;
       expect(kubeadm.sha256).toBe(hex(Buffer.from('stand-in kubeadm')));
       expect(manifest.files.find((f) => f.path === KUBELET)!.bytes).toBe(BIG);
+    });
+    it('pads big files so they still run: raw after a binary, a comment in a script', async () => {
+      const kubelet = path.join(root, ...KUBELET.split('/').filter(Boolean));
+      const sh = await run('sh', [kubelet]);
+      expect(sh.stdout).toBe('kubelet v1.31.14 linux/amd64 (kubeon lab placeholder)\n');
+      const small: MirrorSpec = {
+        ...SPEC,
+        arches: ['arm64'],
+        kubernetes: ['v1.30.14'],
+        containerd: [],
+        runc: [],
+        crictl: [],
+        cni: [],
+      };
+      const built = await buildMirrorTree(path.join(dir, 'node-padded'), small, {
+        executables: async (c) => Buffer.from(`#!/usr/bin/env node\nconsole.log(${JSON.stringify(c)});\n`),
+        producerId: 'node',
+        bigFiles: { kubeadm: 300_001 },
+      });
+      const file = built.files.find((f) => f.path.endsWith('/kubeadm'))!;
+      expect(file.bytes).toBe(300_001);
+      const out = await run(process.execPath, [
+        path.join(dir, 'node-padded', ...file.path.split('/').filter(Boolean)),
+      ]);
+      expect(out.stdout).toBe('kubeadm\n');
     });
   });
 

@@ -294,24 +294,40 @@ async function stream(
         const wait = due - Date.now();
         if (wait > 0) await sleep(wait);
       }
-      if (piece.length > 0) await write(res, piece);
       sent += piece.length;
       offset += piece.length;
       if (dropHere) {
+        // Close only once the bytes are in the kernel: the client must see exactly `afterBytes`.
+        if (piece.length > 0) await flushed(res, piece);
         res.socket?.destroy();
         res.destroy();
         return sent;
       }
+      if (piece.length > 0 && !res.write(piece)) await drained(res);
     }
   }
-  await new Promise<void>((resolve) => res.end(resolve));
+  // Returning before the tail is flushed means the log entry exists by the time the client has read
+  // the whole body, so a test can read the log right after its download.
+  res.end();
   return sent;
 }
 
-function write(res: http.ServerResponse, piece: Buffer): Promise<void> {
+/** Resolves when the response can take more data, or has closed. */
+function drained(res: http.ServerResponse): Promise<void> {
   return new Promise((resolve) => {
-    // Waiting for the callback (bytes handed to the kernel) gives backpressure, and means a drop
-    // right after still delivers them: the client sees exactly `afterBytes` bytes, not fewer.
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/** Writes `piece` and resolves once it is handed to the kernel (or the response has closed). */
+function flushed(res: http.ServerResponse, piece: Buffer): Promise<void> {
+  return new Promise((resolve) => {
     const done = () => {
       res.off('close', done);
       resolve();
