@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -207,7 +207,8 @@ async function allocateSlot(id: string): Promise<number> {
 }
 
 async function writeDir(path: string): Promise<void> {
-  await must(['mkdir', '-m', '0700', '-p', path]);
+  await mkdir(path, { recursive: true });
+  await chmod(path, 0o700);
 }
 
 async function build(id: string, shape: Shape, rootfs: string | undefined, log: (m: string) => void) {

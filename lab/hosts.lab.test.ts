@@ -47,13 +47,24 @@ describe.each([
   ['light', 'l001', 'l002', 'l003'],
   ['system', 's001', 's002', 's003'],
 ])('%s hosts', (_kind, a, b, refusing) => {
-  it('keep /etc/kubernetes, /opt, /usr/local and /var/lib private to each host', async () => {
+  it('keep /etc/kubernetes, /etc, /var, /opt, /usr/local, homes and /tmp private to each host', async () => {
     const marker = `/etc/kubernetes/t-hosts-${a}-${process.pid}`;
     const paths = [
       marker,
       `/opt/kubeon-${process.pid}`,
       `/usr/local/bin/kubeon-${process.pid}`,
       `/var/lib/etcd/m-${process.pid}`,
+      ...[
+        '/etc/sysctl.d',
+        '/etc/modules-load.d',
+        '/etc/security/limits.d',
+        '/etc/systemd/system',
+        '/var/lib/kubelet',
+        '/root',
+        '/home/kubeon',
+        '/tmp',
+        '/var/tmp',
+      ].map((d) => `${d}/t-hosts-${process.pid}`),
     ];
     const w = await ssh(
       lab,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAlive, sleep } from './proc.js';
 
 // Lab state lives outside /etc and /var: light hosts overlay those two trees, and overlayfs refuses
@@ -127,7 +127,8 @@ export async function withLock<T>(path: string, timeoutMs: number, fn: () => Pro
 }
 
 export async function ensureStateRoot(): Promise<void> {
-  await mkdir(STATE_ROOT, { recursive: true, mode: 0o700 });
+  await mkdir(STATE_ROOT, { recursive: true });
+  await chmod(STATE_ROOT, 0o700);
 }
 
 /** Writes a file atomically (tmp + rename), readable by root only. */
