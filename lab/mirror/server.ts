@@ -182,18 +182,18 @@ async function handle(ctx: HandlerCtx, req: http.IncomingMessage, res: http.Serv
     return log(405, send(res, 405, 'method not allowed\n'));
   }
   const resolved = await resolveSafely(ctx.root, rawPath);
-  if (resolved.kind !== 'file') {
-    const status = resolved.kind === 'refused' ? 403 : 404;
-    return log(status, send(res, status, `${resolved.kind === 'refused' ? 'forbidden' : 'not found'}\n`));
-  }
-  const st = resolved.stat;
-
+  if (resolved.kind === 'refused') return log(403, send(res, 403, 'forbidden\n'));
+  // A status fault answers even for a path the tree lacks (a 503 for a file not built yet).
   const statusFault = ctx.faults.forPath('status', rawPath);
-  if (statusFault)
+  if (statusFault) {
+    const size = resolved.kind === 'file' ? { size: resolved.stat.size } : {};
     return log(statusFault.status, send(res, statusFault.status, 'injected fault\n'), {
       fault: 'status',
-      size: st.size,
+      ...size,
     });
+  }
+  if (resolved.kind !== 'file') return log(404, send(res, 404, 'not found\n'));
+  const st = resolved.stat;
 
   const slow = ctx.faults.forPath('slow', rawPath);
   if (slow?.delayMs) await sleep(slow.delayMs);
