@@ -356,7 +356,7 @@ async function peerCopy(
   const s = script(
     `send artifact bundle to ${to.name}`,
     sh`cd ${stage}/in`,
-    sh`tar -cf - -- ${names} | ssh -F /dev/null -i ${stage}/key -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=10 -o StrictHostKeyChecking=${strict} -o UserKnownHostsFile=${stage}/known_hosts -o LogLevel=ERROR -p ${to.port} ${`${to.user}@${to.host}`} receive`,
+    sh`tar -cf - -- ${names} | ssh -F /dev/null -i ${stage}/key -o IdentitiesOnly=yes -o BatchMode=yes -c aes128-gcm@openssh.com,chacha20-poly1305@openssh.com -o ConnectTimeout=10 -o ServerAliveInterval=10 -o StrictHostKeyChecking=${strict} -o UserKnownHostsFile=${stage}/known_hosts -o LogLevel=ERROR -p ${to.port} ${`${to.user}@${to.host}`} receive`,
   );
   const [r] = await opts.fleet.run([from], s, { timeoutMs: opts.stepTimeoutMs ?? 30 * 60_000 });
   if (!r!.error) return { ok: true };
