@@ -56,6 +56,8 @@ export interface RenewOptions {
   /** Copy to the masters and restart their control planes; false only re-issues locally. */
   place: boolean;
   readyzTimeoutMs: number;
+  /** Seconds kubelet gets to stop the static pods when the node has no crictl to ask. */
+  settleSeconds?: number;
   progress?: (msg: string) => void;
 }
 
@@ -112,7 +114,9 @@ export async function renewCertificates(
     const files = await readPlacement(paths.pki, spec, version, m.node, { kubelet: false });
     await placeFiles(fleet, m.target, files, dirname(paths.pki));
     opts.progress?.(`${m.node.name}: restarting the control-plane static pods`);
-    const [r] = await fleet.run([m.target], restartStaticPodsScript(), { timeoutMs: 180_000 });
+    const [r] = await fleet.run([m.target], restartStaticPodsScript(60, opts.settleSeconds), {
+      timeoutMs: 180_000,
+    });
     if (r?.error) {
       throw new KubeonError(`restarting the control plane on ${m.node.name} failed: ${r.error.message}`, {
         hint: `look at kubelet on ${m.node.name}, then run kubeon certs ${spec.name} renew --nodes name=${m.node.name}`,

@@ -13,9 +13,10 @@ export const STATIC_PODS = ['etcd', 'kube-apiserver', 'kube-controller-manager',
 
 /**
  * A crash between park and restore leaves the manifests parked; the next run restores them first,
- * so re-running always converges to every manifest back in place.
+ * so re-running always converges to every manifest back in place. With crictl the script waits (at
+ * most `waitSeconds`) until the containers are gone; without it, kubelet gets `settleSeconds`.
  */
-export function restartStaticPodsScript(waitSeconds = 60): Script {
+export function restartStaticPodsScript(waitSeconds = 60, settleSeconds = 20): Script {
   const manifests = '/etc/kubernetes/manifests';
   const park = '/etc/kubernetes/manifests.kubeon-restart';
   return script(
@@ -31,7 +32,7 @@ export function restartStaticPodsScript(waitSeconds = 60): Script {
     sh`    if [ -z "$(crictl ps -q --name '^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$' 2>/dev/null)" ]; then break; fi`,
     sh`    sleep 1; i=$((i+1))`,
     sh`  done`,
-    sh`else sleep 20; fi`,
+    sh`else sleep ${settleSeconds}; fi`,
     sh`restore`,
   );
 }
