@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mirrorCommand } from './cli.js';
+
+const exec = promisify(execFile);
 
 /** Runs the command in-process and returns its exit code and what it printed on stdout. */
 async function run(...argv: string[]): Promise<{ code: number; out: string }> {
@@ -77,6 +82,17 @@ describe('lab mirror CLI', () => {
     expect(again).toEqual({ code: 0, out: 'not running\n' });
     expect((await run('status', ...sd())).code).toBe(1);
     expect(existsSync(path.join(stateDir, 'mirror.pid'))).toBe(false);
+  });
+
+  it('makes one daemon when two starts race', async () => {
+    const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+    const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+    const start = () =>
+      exec(tsx, [cli, 'start', '--json', ...sd()]).then((r) => JSON.parse(r.stdout) as { pid: number });
+    const [a, b] = await Promise.all([start(), start()]);
+    expect(a.pid).toBe(b.pid);
+    expect((await run('stop', ...sd())).code).toBe(0);
+    expect(alive(a.pid)).toBe(false);
   });
 
   it('serves HTTPS with a CA made by openssl', async () => {

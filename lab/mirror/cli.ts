@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -185,7 +185,41 @@ async function prepareRoot(stateDir: string, flags: Flags): Promise<string> {
   return root;
 }
 
-async function start(stateDir: string, flags: Flags): Promise<number> {
+/**
+ * Runs `fn` holding a lock directory, so two `start`s at once (parallel test files) make one daemon,
+ * not two with one orphaned. A lock older than two minutes is a crashed start and is taken over.
+ */
+async function withStartLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+  await mkdir(path.dirname(lockDir), { recursive: true });
+  for (let waited = 0; ; waited += 100) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age =
+        Date.now() -
+        (await stat(lockDir).then(
+          (st) => st.mtimeMs,
+          () => Date.now(),
+        ));
+      if (age > 120_000) await rm(lockDir, { recursive: true, force: true });
+      else if (waited > 120_000) throw new Error(`another start holds ${lockDir}`);
+      else await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+function start(stateDir: string, flags: Flags): Promise<number> {
+  return withStartLock(path.join(stateDir, 'start.lock'), () => startLocked(stateDir, flags));
+}
+
+async function startLocked(stateDir: string, flags: Flags): Promise<number> {
   const existing = await runningMirror(stateDir);
   if (existing) {
     process.stderr.write(
@@ -379,37 +413,42 @@ function printRegistry(state: RegistryState, flags: Flags): void {
     process.stdout.write(`${state.url}\n${state.images.map((i) => `  ${i.ref}  ${i.digest}`).join('\n')}\n`);
 }
 
+async function startRegistryDaemon(stateDir: string, flags: Flags): Promise<number> {
+  const paths = registryPaths(stateDir);
+  const existing = await runningRegistry(stateDir);
+  if (existing) {
+    process.stderr.write(`kubeon lab registry: already running (pid ${existing.pid})\n`);
+    printRegistry(existing, flags);
+    return 0;
+  }
+  if (flags.user !== undefined && !flags.user.includes(':'))
+    throw new UsageError('--user takes USER:PASSWORD');
+  const port = flags.port === undefined ? 0 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port "${flags.port}"`);
+  const kube = flags.kube?.length ? flags.kube : DEFAULT_SPEC.kubernetes;
+  const images = [...new Set([...kube.flatMap((v) => labImages(v)), ...(flags.image ?? [])])];
+  const [host] = await resolveBinds(flags.bind?.length ? flags.bind : ['127.0.0.1']);
+  await mkdir(path.dirname(paths.state), { recursive: true });
+  const config: RegistryDaemonConfig = {
+    stateDir,
+    host: host!,
+    port,
+    anonymousPull: !!flags['anonymous-pull'],
+    images,
+    ...(flags.user ? { user: flags.user } : {}),
+  };
+  printRegistry(await launch<RegistryState>(REGISTRY_DAEMON_PATH, config, paths.daemonLog), flags);
+  return 0;
+}
+
 /** `registry start|stop|status`: a real docker-registry filled with the lab images, run detached. */
 async function registry(stateDir: string, args: string[], flags: Flags): Promise<number> {
   const paths = registryPaths(stateDir);
   switch (args[0]) {
-    case 'start': {
-      const existing = await runningRegistry(stateDir);
-      if (existing) {
-        process.stderr.write(`kubeon lab registry: already running (pid ${existing.pid})\n`);
-        printRegistry(existing, flags);
-        return 0;
-      }
-      if (flags.user !== undefined && !flags.user.includes(':'))
-        throw new UsageError('--user takes USER:PASSWORD');
-      const port = flags.port === undefined ? 0 : Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new UsageError(`bad --port "${flags.port}"`);
-      const kube = flags.kube?.length ? flags.kube : DEFAULT_SPEC.kubernetes;
-      const images = [...new Set([...kube.flatMap((v) => labImages(v)), ...(flags.image ?? [])])];
-      const [host] = await resolveBinds(flags.bind?.length ? flags.bind : ['127.0.0.1']);
-      await mkdir(path.dirname(paths.state), { recursive: true });
-      const config: RegistryDaemonConfig = {
-        stateDir,
-        host: host!,
-        port,
-        anonymousPull: !!flags['anonymous-pull'],
-        images,
-        ...(flags.user ? { user: flags.user } : {}),
-      };
-      printRegistry(await launch<RegistryState>(REGISTRY_DAEMON_PATH, config, paths.daemonLog), flags);
-      return 0;
-    }
+    case 'start':
+      return withStartLock(path.join(stateDir, 'registry', 'start.lock'), () =>
+        startRegistryDaemon(stateDir, flags),
+      );
     case 'stop': {
       const state = await readFile(paths.state, 'utf8').then(
         (t) => JSON.parse(t) as RegistryState,
