@@ -64,9 +64,8 @@ export function jumpHostOf(spec: ClusterSpec, env: NodeJS.ProcessEnv): JumpHost 
 /** Every secret a run could touch, for redaction of logs and messages. */
 export function secretsOf(targets: readonly FleetTarget[], jump: JumpHost | undefined): Redactor {
   const all: (string | undefined)[] = [];
-  for (const t of [...targets, ...(jump ? [jump] : [])]) {
-    all.push(t.password, t.privateKeyPassphrase, 'sudoPassword' in t ? t.sudoPassword : undefined);
-  }
+  for (const t of targets) all.push(t.password, t.privateKeyPassphrase, t.sudoPassword);
+  if (jump) all.push(jump.password, jump.privateKeyPassphrase);
   return new Redactor(all);
 }
 

@@ -128,9 +128,15 @@ class Capture {
   }
 }
 
+export interface SftpSession {
+  sftp: SFTPWrapper;
+  /** Rejects when the session ends. */
+  closed: Promise<never>;
+}
+
 export class NodeConnection {
   private readonly channels = new Semaphore(MAX_CHANNELS);
-  private sftpSession: Promise<SFTPWrapper> | undefined;
+  private sftpSession: Promise<SftpSession> | undefined;
   private tmp: Promise<string> | undefined;
   private closed = false;
   private lost: Error | undefined;
@@ -160,15 +166,31 @@ export class NodeConnection {
     this.ensureOpen();
     const release = await this.channels.acquire();
     try {
-      const channel = await new Promise<ClientChannel>((resolve, reject) => {
-        this.client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch)));
-      });
+      const channel = await this.openExec(command);
       return await this.drive(channel, opts);
     } catch (err) {
       if (err instanceof NodeError) throw err;
       throw new NodeError('unreachable', `${this.endpoint.name}: ${(err as Error).message}`, { cause: err });
     } finally {
       release();
+    }
+  }
+
+  /**
+   * sshd can refuse a session briefly while it still counts one that just closed; a refused open
+   * ran nothing, so trying again is safe (unlike re-running a command).
+   */
+  private async openExec(command: string): Promise<ClientChannel> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await new Promise<ClientChannel>((resolve, reject) => {
+          this.client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch)));
+        });
+      } catch (err) {
+        if (attempt >= 5 || this.closed || !/open failed|Channel open failure/i.test((err as Error).message))
+          throw err;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
     }
   }
 
@@ -213,30 +235,59 @@ export class NodeConnection {
     });
   }
 
-  /** One SFTP session per connection, opened on first use and kept for the run. */
-  sftp(): Promise<SFTPWrapper> {
+  /**
+   * One SFTP session per connection, opened on first use and kept for the run. ssh2 never answers
+   * requests issued after the session has closed, so every call goes through `sftpCall`, which
+   * fails as soon as the session ends instead of waiting forever.
+   */
+  sftp(): Promise<SftpSession> {
     this.ensureOpen();
     if (!this.sftpSession) {
-      this.sftpSession = this.channels.acquire().then(
+      const opening = this.channels.acquire().then(
         (release) =>
-          new Promise<SFTPWrapper>((resolve, reject) => {
+          new Promise<SftpSession>((resolve, reject) => {
             this.client.sftp((err, s) => {
               if (err) {
                 release();
                 reject(new NodeError('failed', `${this.endpoint.name}: cannot open SFTP: ${err.message}`));
                 return;
               }
-              s.on('close', release);
-              resolve(s);
+              let ended: (e: Error) => void = () => {};
+              const closed = new Promise<never>((_r, rej) => {
+                ended = rej;
+              });
+              closed.catch(() => undefined);
+              const onEnd = () => {
+                release();
+                if (this.sftpSession === opening) this.sftpSession = undefined;
+                ended(new Error('the SFTP session closed'));
+              };
+              s.once('close', onEnd);
+              s.once('end', onEnd);
+              resolve({ sftp: s, closed });
             });
           }),
       );
+      this.sftpSession = opening;
       // A failed open is not cached, so the next call tries again.
-      this.sftpSession.catch(() => {
-        this.sftpSession = undefined;
+      opening.catch(() => {
+        if (this.sftpSession === opening) this.sftpSession = undefined;
       });
     }
     return this.sftpSession;
+  }
+
+  /** Runs one SFTP request, failing if the session ends before the answer. */
+  async sftpCall<T>(
+    fn: (s: SFTPWrapper, cb: (err: Error | null | undefined, v?: T) => void) => void,
+  ): Promise<T> {
+    const session = await this.sftp();
+    return Promise.race([
+      session.closed,
+      new Promise<T>((resolve, reject) =>
+        fn(session.sftp, (err, v) => (err ? reject(err) : resolve(v as T))),
+      ),
+    ]);
   }
 
   /**
@@ -246,17 +297,11 @@ export class NodeConnection {
   tempDir(): Promise<string> {
     if (!this.tmp) {
       const dir = `/tmp/.kubeon-${randomBytes(8).toString('hex')}`;
-      this.tmp = this.sftp().then(
-        (s) =>
-          new Promise<string>((resolve, reject) => {
-            s.mkdir(dir, { mode: 0o700 }, (err) =>
-              err
-                ? reject(
-                    new NodeError('failed', `${this.endpoint.name}: cannot create ${dir}: ${err.message}`),
-                  )
-                : resolve(dir),
-            );
-          }),
+      this.tmp = this.sftpCall<void>((s, cb) => s.mkdir(dir, { mode: 0o700 }, cb)).then(
+        () => dir,
+        (err: Error) => {
+          throw new NodeError('failed', `${this.endpoint.name}: cannot create ${dir}: ${err.message}`);
+        },
       );
       this.tmp.catch(() => {
         this.tmp = undefined;

@@ -136,7 +136,7 @@ export class Fleet {
   }
 
   private key(t: FleetTarget): string {
-    return `${t.user}@${t.host}:${t.port}`;
+    return `${t.name}\0${t.user}@${t.host}:${t.port}`;
   }
 
   /** The node's connection, opened on first use; a failed connect is remembered for this fleet. */
@@ -323,12 +323,11 @@ export class Fleet {
       const conn = await this.connection(t);
       const dir = await conn.tempDir();
       const path = `${dir}/${seq}-${slug(s.purpose)}.sh`;
-      const sftp = await conn.sftp();
-      await new Promise<void>((resolve, reject) =>
-        sftp.writeFile(path, s.text, { mode: 0o700 }, (err) => (err ? reject(err) : resolve())),
-      ).catch((err: Error) => {
-        throw new NodeError('failed', `cannot upload the script for "${s.purpose}": ${err.message}`);
-      });
+      await conn
+        .sftpCall<void>((sftp, cb) => sftp.writeFile(path, s.text, { mode: 0o700 }, cb))
+        .catch((err: Error) => {
+          throw new NodeError('failed', `cannot upload the script for "${s.purpose}": ${err.message}`);
+        });
       const r = await conn.exec(
         runCommandLine(path, { sudo, sudoPassword: t.sudoPassword !== undefined, timeoutMs }),
         {
@@ -338,7 +337,7 @@ export class Fleet {
           deadlineMs: timeoutMs + DEADLINE_SLACK_MS,
         },
       );
-      sftp.unlink(path, () => {});
+      conn.sftpCall<void>((sftp, cb) => sftp.unlink(path, cb)).catch(() => undefined);
       const durationMs = Date.now() - started;
       result = {
         node: t.name,
@@ -434,7 +433,7 @@ export class Fleet {
         ? [posix.join(plan.dest, posix.basename(tree.root.replace(/\/+$/, '')))]
         : plan.finals;
       const conn = await this.connection(t);
-      const sftp = await conn.sftp();
+      const session = await conn.sftp();
       const stage = sudo ? await conn.tempDir() : undefined;
       const placements: Placement[] = [];
       const chmods: { final: string; mode: string }[] = [];
@@ -454,7 +453,7 @@ export class Fleet {
           `.${posix.basename(final)}.kubeon-${randomBytes(4).toString('hex')}.tmp`,
         );
         const staged = stage ? `${stage}/${i}.up` : tmp;
-        await upload(sftp, f, staged, (n) => {
+        await upload(session, f, staged, (n) => {
           accounted += n;
           onBytes(n, true);
         }).catch((err: Error) => {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { SFTPWrapper } from 'ssh2';
 import { badInput } from '../core/errors.js';
+import type { SftpSession } from './connection.js';
 import { type Script, script, sh } from './script.js';
 
 /** A local file or directory tree to copy, with each file's size, mode and sha256 known up front. */
@@ -187,15 +187,20 @@ function sftpCall<T>(fn: (cb: (err: Error | null | undefined, v: T) => void) => 
  * many nodes can share one source file; `onBytes` is called as each write is acknowledged.
  */
 export async function upload(
-  sftp: SFTPWrapper,
+  session: SftpSession,
   file: LocalFile,
   remote: string,
   onBytes: (n: number) => void,
 ): Promise<void> {
-  const handle = await sftpCall<Buffer>((cb) => sftp.open(remote, 'w', { mode: 0o600 }, cb));
+  const { sftp, closed } = session;
+  const handle = await Promise.race([
+    closed,
+    sftpCall<Buffer>((cb) => sftp.open(remote, 'w', { mode: 0o600 }, cb)),
+  ]);
   const fh = await open(file.path, 'r');
   try {
     await new Promise<void>((resolve, reject) => {
+      closed.catch(reject);
       let next = 0;
       let inflight = 0;
       let failed = false;
@@ -228,6 +233,8 @@ export async function upload(
     });
   } finally {
     await fh.close();
-    await sftpCall<void>((cb) => sftp.close(handle, cb as never)).catch(() => undefined);
+    await Promise.race([closed, sftpCall<void>((cb) => sftp.close(handle, cb as never))]).catch(
+      () => undefined,
+    );
   }
 }
