@@ -4,6 +4,7 @@ import path from 'node:path';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { KubeonError } from '../core/errors.js';
+import { nodeBundle } from './bundle.js';
 import { CATALOG, CatalogSchema, checkVersionSupported, minorsOf } from './catalog.js';
 import { parseChecksum } from './checksum.js';
 import { kubeadmImageList, parseImageList } from './kubeadm-images.js';
@@ -266,5 +267,46 @@ describe('progress', () => {
     p.close();
     expect(text).toContain('kubelet: done');
     expect(text).toMatch(/total 1\.0 MiB in 1s, 1\.0 MiB\/s/);
+  });
+});
+
+describe('node bundles', () => {
+  it('gives each node only its role and arch, with executables marked and image archives named', () => {
+    const version = checkVersionSupported('v1.31.14');
+    const files = planFiles(version, ['amd64', 'arm64']).map((artifact, i) => ({
+      artifact,
+      name: artifact.name,
+      sha256: String(i).padStart(64, '0'),
+      bytes: 1,
+      source: 'cached' as const,
+      url: artifact.url,
+      path: `/cache/sha256/${i}`,
+      checksumSource: 'upstream',
+    }));
+    const image = (arch: 'amd64' | 'arm64') => ({
+      image: 'registry.k8s.io/coredns/coredns:v1.11.3',
+      from: 'x',
+      arch,
+      manifestDigest: 'sha256:m',
+      sha256: `img-${arch}`,
+      path: `/cache/sha256/img-${arch}`,
+      bytes: 2,
+      source: 'cached' as const,
+    });
+    const set = { version, files, images: [image('amd64'), image('arm64')] };
+    const master = nodeBundle(set, 'master', 'arm64');
+    const worker = nodeBundle(set, 'worker', 'arm64');
+    expect(master.files.map((f) => f.name)).toContain('kubectl');
+    expect(worker.files.map((f) => f.name)).not.toContain('kubectl');
+    expect(worker.files.find((f) => f.name === 'runc.arm64')!.mode).toBe(0o755);
+    expect(worker.files.find((f) => f.name.startsWith('containerd-'))!.mode).toBe(0o644);
+    expect(worker.files.every((f) => !f.name.includes('amd64'))).toBe(true);
+    expect(worker.images).toEqual([
+      {
+        file: '/opt/kubeon/v1.31.14/image-registry.k8s.io_coredns_coredns_v1.11.3.tar',
+        image: 'registry.k8s.io/coredns/coredns:v1.11.3',
+      },
+    ]);
+    expect(worker.files.find((f) => f.name.startsWith('image-'))!.path).toBe('/cache/sha256/img-arm64');
   });
 });

@@ -66,7 +66,8 @@ export function labelOf(a: FileArtifact): string {
 export async function fetchFiles(files: readonly FileArtifact[], opts: FetchOptions): Promise<FetchedFile[]> {
   await opts.cache.init();
   const limit = pLimit(opts.concurrency ?? 4);
-  const settled = await Promise.allSettled(files.map((f) => limit(() => fetchOne(f, opts))));
+  const run: RunState = { warned: false };
+  const settled = await Promise.allSettled(files.map((f) => limit(() => fetchOne(f, opts, run))));
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   if (failures.length > 0) {
     const lines = failures.map((f) => (f instanceof Error ? f.message : String(f)));
@@ -80,11 +81,17 @@ export async function fetchFiles(files: readonly FileArtifact[], opts: FetchOpti
   return settled.map((s) => (s as PromiseFulfilledResult<FetchedFile>).value);
 }
 
-async function fetchOne(a: FileArtifact, opts: FetchOptions): Promise<FetchedFile> {
+/** Shared by the files of one fetch: a trusted source that is down is not waited for again per file. */
+interface RunState {
+  trustedDown?: string;
+  warned: boolean;
+}
+
+async function fetchOne(a: FileArtifact, opts: FetchOptions, run: RunState): Promise<FetchedFile> {
   const label = labelOf(a);
   const key = fileKey(a.component, a.version, a.arch, a.name);
   const attempts: Attempt[] = [];
-  const trusted = await trustedDigest(a, opts, attempts);
+  const trusted = await trustedDigest(a, opts, attempts, run);
   const progress = opts.progress ?? silentProgress;
 
   const record = async (
@@ -124,7 +131,12 @@ async function fetchOne(a: FileArtifact, opts: FetchOptions): Promise<FetchedFil
         const digest = parseChecksum(await getText(opts.dispatcher, sumUrl), a.name);
         if (!digest) throw new Error(`no sha256 for ${a.name} in it`);
         expected = { digest, from: `mirror ${sumUrl}` };
-        opts.warn?.(`${label}: upstream checksum unreachable, using ${sumUrl} (the mirror's own)`);
+        if (!run.warned) {
+          run.warned = true;
+          opts.warn?.(
+            `${opts.trusted.name} checksums unreachable (${run.trustedDown ?? attempts[0]?.reason ?? 'no checksum URL'}); verifying against the mirror's own checksum files, e.g. ${sumUrl}`,
+          );
+        }
       } catch (err) {
         attempts.push({ url: sumUrl, reason: `checksum: ${reasonOf(err)}` });
         continue;
@@ -163,15 +175,24 @@ async function trustedDigest(
   a: FileArtifact,
   opts: FetchOptions,
   attempts: Attempt[],
+  run: RunState,
 ): Promise<{ digest: string; from: string } | undefined> {
   const url = opts.trusted.rewrite(a.checksumUrl);
   if (!url) return undefined;
+  if (run.trustedDown) {
+    attempts.push({ url, reason: `checksum: not tried, ${run.trustedDown}` });
+    return undefined;
+  }
   try {
     const digest = parseChecksum(await getText(opts.dispatcher, url), a.name);
     if (!digest) throw new Error(`no sha256 for ${a.name} in it`);
     return { digest, from: `${opts.trusted.name === 'upstream' ? 'upstream' : 'trusted'} ${url}` };
   } catch (err) {
     attempts.push({ url, reason: `checksum: ${reasonOf(err)}` });
+    // An answer (404, a file without the digest) concerns this file; no answer means the source is down.
+    if (!(err instanceof HttpStatusError) && !String((err as Error).message).startsWith('no sha256')) {
+      run.trustedDown ??= `${opts.trusted.name} unreachable: ${reasonOf(err)}`;
+    }
     return undefined;
   }
 }

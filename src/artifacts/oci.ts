@@ -164,6 +164,8 @@ export interface PulledImage {
   manifestDigest: string;
   /** sha256 of the archive (its cache blob name). */
   sha256: string;
+  /** The archive in the cache. */
+  path: string;
   bytes: number;
   source: 'downloaded' | 'cached';
 }
@@ -203,6 +205,7 @@ export async function pullImage(
           arch,
           manifestDigest: manifest.digest,
           sha256: known.sha256,
+          path: opts.cache.blobPath(known.sha256),
           bytes: known.bytes,
           source: 'cached',
         };
@@ -226,6 +229,7 @@ export async function pullImage(
         arch,
         manifestDigest: manifest.digest,
         sha256: archive.sha256,
+        path: opts.cache.blobPath(archive.sha256),
         bytes,
         source: 'downloaded',
       };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import type { BundleFile } from '../artifacts/bundle.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { raw, type Script, script, sh } from '../fleet/script.js';
 import type { FleetTarget, NodeFailure } from '../fleet/types.js';
@@ -17,15 +18,7 @@ import type { FleetTarget, NodeFailure } from '../fleet/types.js';
  * also after a failure.
  */
 
-export interface BundleFile {
-  /** Name on the node, inside `/opt/kubeon/<version>/`. */
-  name: string;
-  /** Local path (a cache blob). */
-  path: string;
-  sha256: string;
-  bytes: number;
-  mode: number;
-}
+export type { BundleFile };
 
 export interface NodeBundle {
   target: FleetTarget;
