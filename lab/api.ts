@@ -36,7 +36,7 @@ import {
   writePrivate,
 } from './layout.js';
 import { createNetwork, deleteNetwork, existingNetns, ifaceExists, netnsInode, setLink } from './network.js';
-import { CLEAN_ENV, isAlive, must, nsInode, pidsInNetns, run, signal, sleep, waitGone } from './proc.js';
+import { CLEAN_ENV, findProcesses, isAlive, must, nsInode, run, signal, sleep, waitGone } from './proc.js';
 import { ensureRootfs } from './rootfs.js';
 import type { SlowEntry } from './slow-relay.js';
 import { generateEd25519 } from './sshkeys.js';
@@ -84,8 +84,6 @@ interface LabState extends Lab {
   slot: number;
   shape: Shape;
   complete: boolean;
-  /** PIDs of the systemd-nspawn processes, which live in the machine's namespaces. */
-  nspawnPids: number[];
 }
 
 export interface UpOptions {
@@ -108,7 +106,7 @@ async function readState(id: string): Promise<LabState | undefined> {
 }
 
 function publicLab(s: LabState): Lab {
-  const { slot: _s, shape: _sh, complete: _c, nspawnPids: _n, ...lab } = s;
+  const { slot: _s, shape: _sh, complete: _c, ...lab } = s;
   return lab;
 }
 
@@ -198,10 +196,7 @@ async function allocateSlot(id: string): Promise<number> {
     // Claim it before releasing the lock: the state file is what other labs read.
     await rm(labDir(id), { recursive: true, force: true });
     await writeDir(labDir(id));
-    await writePrivate(
-      statePath(id),
-      JSON.stringify({ id, slot, complete: false, hosts: [], nspawnPids: [] }),
-    );
+    await writePrivate(statePath(id), JSON.stringify({ id, slot, complete: false, hosts: [] }));
     return slot;
   });
 }
@@ -262,7 +257,6 @@ async function build(id: string, shape: Shape, rootfs: string | undefined, log: 
     slot,
     shape,
     complete: false,
-    nspawnPids: [],
   };
   await writePrivate(statePath(id), JSON.stringify(state, null, 2));
   await createNetwork(id, slot, plan, plans);
@@ -274,9 +268,8 @@ async function build(id: string, shape: Shape, rootfs: string | undefined, log: 
   const launchers = new Map<string, number>();
   for (const h of plans) if (h.kind === 'light') launchers.set(h.name, launchLight(h));
   const systems = plans.filter((h) => h.kind === 'system');
-  state.nspawnPids = await inBatches(systems, 8, (h) => launchSystem(h, rootfs!, plan, h.netns));
-  for (const [i, h] of systems.entries()) launchers.set(h.name, state.nspawnPids[i] ?? 0);
-  await writePrivate(statePath(id), JSON.stringify(state, null, 2));
+  const nspawnPids = await inBatches(systems, 8, (h) => launchSystem(h, rootfs!, plan, h.netns));
+  for (const [i, h] of systems.entries()) launchers.set(h.name, nspawnPids[i] ?? 0);
 
   const deadline = Date.now() + 60_000 + 200 * shape.light + 2000 * shape.system;
   await inBatches(plans, 256, (h) =>
@@ -398,32 +391,30 @@ async function restoreInotify(exceptId: string): Promise<void> {
   await rm(INOTIFY_SAVED, { force: true });
 }
 
-/** PIDs of the lab's processes: everything in its namespaces, plus its nspawn supervisors. */
-async function labPids(id: string, nspawnPids: number[]): Promise<number[]> {
+/** The lab's processes: everything in its namespaces, plus its nspawn supervisors. */
+async function labProcesses(id: string) {
   const inodes = new Set<number>();
   for (const n of await existingNetns(id)) {
     const ino = await netnsInode(n);
     if (ino !== undefined) inodes.add(ino);
   }
-  const pids = await pidsInNetns(inodes);
-  const marker = `--network-namespace-path=/run/netns/${sealedNetns(id)}.`;
-  for (const pid of nspawnPids) {
-    const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (argv.split('\0').some((a) => a.startsWith(marker))) pids.push(pid);
-  }
-  return pids;
+  return findProcesses(inodes, `--network-namespace-path=/run/netns/${sealedNetns(id)}.`);
 }
 
 async function teardown(id: string): Promise<void> {
   const s = await readState(id);
-  const nspawn = s?.nspawnPids ?? [];
+  const found = await labProcesses(id);
   // nspawn turns SIGTERM into an orderly shutdown of its container; a light host ends with its sshd.
-  const first = [...nspawn, ...(s?.hosts ?? []).filter((h) => h.kind === 'light').map((h) => h.pid)];
-  const stillThere = await labPids(id, nspawn);
-  for (const pid of first.filter((p) => stillThere.includes(p))) signal(pid, 'SIGTERM');
-  let left = await waitGone(await labPids(id, nspawn), first.length ? 10_000 : 0);
+  const leaders = new Set((s?.hosts ?? []).filter((h) => h.kind === 'light').map((h) => h.pid));
+  const first = [...found.byArg, ...found.inNetns.filter((p) => leaders.has(p))];
+  for (const pid of first) signal(pid, 'SIGTERM');
+  const all = async () => {
+    const f = await labProcesses(id);
+    return [...f.inNetns, ...f.byArg];
+  };
+  let left = await waitGone(await all(), first.length ? 10_000 : 0);
   for (const pid of left) signal(pid, 'SIGKILL');
-  left = await waitGone(await labPids(id, nspawn), 5000);
+  left = await waitGone(await all(), 5000);
   if (left.length) throw new Error(`lab ${id}: processes ${left.join(' ')} did not exit`);
   await deleteNetwork(id, s?.slot);
   await rm(labDir(id), { recursive: true, force: true });

@@ -54,18 +54,30 @@ export async function must(argv: string[], opts: Parameters<typeof run>[1] = {})
   return r.stdout;
 }
 
-/** PIDs of live (non-zombie) processes whose network namespace is one of `netnsInodes`. */
-export async function pidsInNetns(netnsInodes: Set<number>): Promise<number[]> {
-  if (netnsInodes.size === 0) return [];
-  const pids: number[] = [];
+/**
+ * Live (non-zombie) processes whose network namespace is one of `netnsInodes`, and those with an
+ * argument starting with `argPrefix` (supervisors such as systemd-nspawn stay in the machine's
+ * namespaces but name the lab's namespace on their command line).
+ */
+export async function findProcesses(
+  netnsInodes: Set<number>,
+  argPrefix: string,
+): Promise<{ inNetns: number[]; byArg: number[] }> {
+  const inNetns: number[] = [];
+  const byArg: number[] = [];
   for (const entry of await readdir('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     const link = await readlink(`/proc/${pid}/ns/net`).catch(() => '');
     const m = /^net:\[(\d+)\]$/.exec(link);
-    if (m && netnsInodes.has(Number(m[1])) && (await isAlive(pid))) pids.push(pid);
+    if (m && netnsInodes.has(Number(m[1]))) {
+      if (await isAlive(pid)) inNetns.push(pid);
+      continue;
+    }
+    const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (argv.split('\0').some((a) => a.startsWith(argPrefix)) && (await isAlive(pid))) byArg.push(pid);
   }
-  return pids;
+  return { inNetns, byArg };
 }
 
 /** True while pid exists and is not a zombie (the machine's init reaps orphans only about once a second). */
