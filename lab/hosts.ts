@@ -24,7 +24,6 @@ export interface HostPlan {
 
 /** What a host's files are made from: the lower layer's account tables and skeleton home. */
 export interface BaseSystem {
-  root: string;
   passwd: string;
   group: string;
   shadow: string;
@@ -46,7 +45,7 @@ export async function readBaseSystem(root: string): Promise<BaseSystem> {
     skel.set(f, await read(`/etc/skel/${f}`).catch(() => ''));
   }
   const shadowLine = group.split('\n').find((l) => l.startsWith('shadow:'));
-  return { root, passwd, group, shadow, gshadow, skel, shadowGid: Number(shadowLine?.split(':')[2] ?? 0) };
+  return { passwd, group, shadow, gshadow, skel, shadowGid: Number(shadowLine?.split(':')[2] ?? 0) };
 }
 
 const INIT = fileURLToPath(new URL('./light-init.sh', import.meta.url));
