@@ -64,6 +64,8 @@ describe.each([
         '/home/kubeon',
         '/tmp',
         '/var/tmp',
+        '/usr/bin',
+        '/usr/lib/systemd/system',
       ].map((d) => `${d}/t-hosts-${process.pid}`),
     ];
     const w = await ssh(

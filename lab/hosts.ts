@@ -104,6 +104,8 @@ function lightFstab(d: string): string {
   return [
     `overlay /etc overlay lowerdir=/etc,upperdir=${d}/etc.up,workdir=${d}/etc.wk 0 0`,
     `overlay /var overlay lowerdir=/var,upperdir=${d}/var.up,workdir=${d}/var.wk 0 0`,
+    // Installers put binaries in /usr/bin; they must land in the host, not on the machine.
+    `overlay /usr overlay lowerdir=/usr,upperdir=${d}/usr.up,workdir=${d}/usr.wk 0 0`,
     `${d}/root /root none bind 0 0`,
     `${d}/home /home none bind 0 0`,
     `${d}/usrlocal /usr/local none bind 0 0`,
@@ -135,7 +137,7 @@ export async function prepareLight(
   hashes: [string, string],
 ) {
   const d = h.dir;
-  await Promise.all(['etc.wk', 'var.up', 'var.wk', 'opt', 'home'].map((s) => dir(`${d}/${s}`)));
+  await Promise.all(['etc.wk', 'var.up', 'var.wk', 'usr.up', 'usr.wk', 'opt', 'home'].map((s) => dir(`${d}/${s}`)));
   await Promise.all([dir(`${d}/tmp`, 0o1777), dir(`${d}/vartmp`, 0o1777)]);
   await Promise.all(
     ['bin', 'sbin', 'lib', 'share', 'etc', 'include', 'src'].map((s) => dir(`${d}/usrlocal/${s}`)),
