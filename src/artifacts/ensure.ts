@@ -47,7 +47,7 @@ export interface ArtifactSet {
 
 export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet> {
   const version = checkVersionSupported(opts.version, { allowDotZero: opts.allowDotZero ?? false });
-  const dispatcher = opts.dispatcher ?? createDispatcher();
+  const dispatcher = opts.dispatcher ?? createDispatcher({ env: opts.env });
   const cache = new ArtifactCache(opts.cacheDir);
   const sources: FileSource[] = fileSources(opts.mirrors);
   const base = {

@@ -11,10 +11,18 @@ export interface HttpOptions {
   /** Longest silence between two body chunks. */
   bodyTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Where HTTP_PROXY, HTTPS_PROXY and NO_PROXY (or their lower-case forms) are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function createDispatcher(opts: HttpOptions = {}): Dispatcher {
+  const env = opts.env ?? process.env;
+  // Empty strings, not undefined, so undici does not fall back to process.env behind the caller's back.
+  const pick = (name: string) => env[name] ?? env[name.toLowerCase()] ?? '';
   return new EnvHttpProxyAgent({
+    httpProxy: pick('HTTP_PROXY'),
+    httpsProxy: pick('HTTPS_PROXY'),
+    noProxy: pick('NO_PROXY'),
     headersTimeout: opts.headersTimeoutMs ?? 30_000,
     bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
     connect: { timeout: opts.connectTimeoutMs ?? 10_000 },

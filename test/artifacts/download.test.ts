@@ -1,6 +1,8 @@
 // The downloader against the lab's loopback mirror: faults, resume, fallback, cache and the CLI's JSON.
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -226,6 +228,48 @@ describe('kubeon download', () => {
     } finally {
       await changed.close();
       await rm(changedRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('goes through HTTP_PROXY when set, and around it for NO_PROXY hosts', async () => {
+    const seen: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const upstreamReq = http.request(req.url!, { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstreamReq.on('error', () => res.destroy());
+      req.pipe(upstreamReq);
+    });
+    // undici tunnels through the proxy with CONNECT.
+    proxy.on('connect', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const out = connect(Number(port), host!, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        out.write(head);
+        out.pipe(socket).pipe(out);
+      });
+      out.on('error', () => socket.destroy());
+      socket.on('error', () => out.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const r = await download(['--mirror', a.url], env({ HTTP_PROXY: proxyUrl }));
+      expect(r.code, r.stderr).toBe(0);
+      expect(seen).toContain(`CONNECT ${new URL(a.url).host}`);
+      expect(seen).toContain(`CONNECT ${new URL(upstream.url).host}`);
+      seen.length = 0;
+      const direct = await download(
+        ['--mirror', a.url],
+        env({ HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' }),
+      );
+      expect(direct.code, direct.stderr).toBe(0);
+      expect(seen).toEqual([]);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 

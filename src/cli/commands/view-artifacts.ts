@@ -24,7 +24,7 @@ export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
       const offline = Boolean(opts.offline) || ctx.env.KUBEON_OFFLINE === '1';
       const dispatcher = offline
         ? undefined
-        : createDispatcher({ connectTimeoutMs: 3000, headersTimeoutMs: 4000 });
+        : createDispatcher({ connectTimeoutMs: 3000, headersTimeoutMs: 4000, env: ctx.env });
       try {
         const rows = await supportTable({
           ...(dispatcher ? { dispatcher, sources: fileSources(mirrorList(opts.mirror, ctx.env)) } : {}),
