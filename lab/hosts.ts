@@ -137,7 +137,9 @@ export async function prepareLight(
   hashes: [string, string],
 ) {
   const d = h.dir;
-  await Promise.all(['etc.wk', 'var.up', 'var.wk', 'usr.up', 'usr.wk', 'opt', 'home'].map((s) => dir(`${d}/${s}`)));
+  await Promise.all(
+    ['etc.wk', 'var.up', 'var.wk', 'usr.up', 'usr.wk', 'opt', 'home'].map((s) => dir(`${d}/${s}`)),
+  );
   await Promise.all([dir(`${d}/tmp`, 0o1777), dir(`${d}/vartmp`, 0o1777)]);
   await Promise.all(
     ['bin', 'sbin', 'lib', 'share', 'etc', 'include', 'src'].map((s) => dir(`${d}/usrlocal/${s}`)),
