@@ -166,8 +166,7 @@ export class NodeConnection {
     this.ensureOpen();
     const release = await this.channels.acquire();
     try {
-      const channel = await this.openExec(command);
-      return await this.drive(channel, opts);
+      return await this.openExec(command, opts);
     } catch (err) {
       if (err instanceof NodeError) throw err;
       throw new NodeError('unreachable', `${this.endpoint.name}: ${(err as Error).message}`, { cause: err });
@@ -180,11 +179,13 @@ export class NodeConnection {
    * sshd can refuse a session briefly while it still counts one that just closed; a refused open
    * ran nothing, so trying again is safe (unlike re-running a command).
    */
-  private async openExec(command: string): Promise<ClientChannel> {
+  private async openExec(command: string, opts: ExecOptions): Promise<ExecResult> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await new Promise<ClientChannel>((resolve, reject) => {
-          this.client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch)));
+        // Listeners go on in the callback itself: the exit status can arrive in the same packet
+        // batch as the open confirmation, before any awaited continuation would run.
+        return await new Promise<ExecResult>((resolve, reject) => {
+          this.client.exec(command, (err, ch) => (err ? reject(err) : resolve(this.drive(ch, opts))));
         });
       } catch (err) {
         if (attempt >= 5 || this.closed || !/open failed|Channel open failure/i.test((err as Error).message))

@@ -1,6 +1,7 @@
 // The SSH fleet against real OpenSSH sshds in lab hosts: logins, sudo, jump host, faults, copies,
-import 'reflect-metadata';
 // MaxStartups, timeouts, and secrets kept out of logs, process lists and messages.
+// kubeon's entry point loads this polyfill first; the in-process CLI runs here need it too.
+import 'reflect-metadata';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fault, hostExec, type Lab, type LabHost, labDown, labUp } from '../../lab/api.js';
 import { Fleet } from '../../src/fleet/fleet.js';
 import { HostKeyPins } from '../../src/fleet/hostkeys.js';
-import { MemoryLog, Redactor } from '../../src/fleet/log.js';
+import { MemoryLog } from '../../src/fleet/log.js';
 import { script, sh } from '../../src/fleet/script.js';
 import type { FleetTarget } from '../../src/fleet/types.js';
 import { kubeon } from '../cli/harness.js';
@@ -159,7 +160,7 @@ describe('logins', () => {
     );
     await fleet.close();
     expect(r!.error?.kind).toBe('auth');
-    expect(r!.error?.message).toMatch(/root@n-bad .*tried: password, keyboard-interactive/);
+    expect(r!.error?.message).toMatch(/root@n-bad .*tried: password/);
     expect(JSON.stringify(r)).not.toContain(bad);
   });
 
