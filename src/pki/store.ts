@@ -227,7 +227,7 @@ async function ensureKubeconfig(
   path: string,
   profile: KubeconfigProfile & { tlsServerName?: string },
   ca: CertAndKey,
-  opts: IssueOptions & { renew?: boolean },
+  opts: IssueOptions & { renew?: boolean; clusterName?: string },
 ): Promise<boolean> {
   if (!opts.renew) {
     const text = await readIfExists(path);
@@ -245,6 +245,7 @@ async function ensureKubeconfig(
     certPem: client.certPem,
     keyPem: client.key.pem,
     ...(profile.tlsServerName ? { tlsServerName: profile.tlsServerName } : {}),
+    ...(opts.clusterName ? { clusterName: opts.clusterName } : {}),
   });
   await writeSecret(path, text);
   return true;
@@ -284,7 +285,12 @@ export async function ensureControlKubeconfig(
   opts: EnsureOptions & { reachable?: string },
 ): Promise<ControlKubeconfigProfile & { written: boolean }> {
   const profile = controlKubeconfigProfile(spec, version, who, opts.reachable);
-  const issue = { ...issueOptions(spec, opts.now, false), renew: opts.renew ?? false };
+  // Named after the cluster, so the file reads well when used directly with KUBECONFIG.
+  const issue = {
+    ...issueOptions(spec, opts.now, false),
+    renew: opts.renew ?? false,
+    clusterName: spec.name,
+  };
   const written = await ensureKubeconfig(path, profile, cas.ca, issue);
   return { ...profile, written };
 }

@@ -3,9 +3,12 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labUp } from '../../lab/api.js';
+import { runCli } from '../../src/cli/run.js';
 import type { ClusterSpec } from '../../src/cluster/spec.js';
+import { type ClusterPaths, Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
 import { Fleet } from '../../src/fleet/fleet.js';
 import { HostKeyPins } from '../../src/fleet/hostkeys.js';
@@ -34,7 +37,8 @@ let spec: ClusterSpec;
 let fleet: Fleet;
 let log: MemoryLog;
 let masters: MasterTarget[];
-const paths = () => ({ pki: join(work, 'c', 'pki'), kubeconfig: join(work, 'c', 'kubeconfig') });
+let clusterPaths: ClusterPaths;
+const paths = () => clusterPaths;
 /** PIDs (in each host's PID namespace) of the daemons this test started, to stop exactly those. */
 const started: { host: string; pid: string }[] = [];
 
@@ -69,16 +73,17 @@ beforeAll(async () => {
   spec = validateSpec({
     name: 'labpki',
     version: VERSION,
+    ssh: { defaults: { user: 'root', privateKeyFile: lab.hosts[0]!.keyPath } },
     masters: lab.hosts.map((h) => ({ ip: h.ip, name: h.name })),
   }).spec;
-  copyFileSync(lab.knownHostsPath, join(work, 'known_hosts'));
+  // Registered like a real cluster, so `kubeon certs --nodes` reaches the hosts too.
+  const store = new Store(join(work, 'home'));
+  await store.writeSpec(spec);
+  clusterPaths = await store.ensureClusterDirs(spec.name);
+  copyFileSync(lab.knownHostsPath, clusterPaths.knownHosts);
   log = new MemoryLog();
   fleet = new Fleet({
-    hostKeys: {
-      pins: await HostKeyPins.load(join(work, 'known_hosts')),
-      acceptNew: new Set(),
-      ignore: false,
-    },
+    hostKeys: { pins: await HostKeyPins.load(clusterPaths.knownHosts), acceptNew: new Set(), ignore: false },
     log,
     env: {},
   });
@@ -284,6 +289,32 @@ describe('kubeon certs on the masters', () => {
         expect(row.signer, row.name).not.toBe('unknown');
       }
     }
+  });
+
+  it("shows them with kubeon certs --nodes -o json, next to the control machine's copies", async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (d) => {
+      out += d;
+    });
+    stderr.on('data', (d) => {
+      err += d;
+    });
+    const code = await runCli(['--home', join(work, 'home'), 'certs', spec.name, '--nodes', '-o', 'json'], {
+      env: { HOME: work },
+      streams: { stdout, stderr, stdin: new PassThrough() },
+    });
+    expect(code, err).toBe(0);
+    const rows = JSON.parse(out) as { where: string; name: string; residualSeconds: number }[];
+    const where = (w: string) => rows.filter((r) => r.where === w).length;
+    // Control: 3 CAs, 7 leaves and 4 kubeconfigs per master, kubelet.conf of the first, its own.
+    expect(where('control')).toBe(3 + 3 * 7 + 3 * 4 + 1 + 1);
+    // Each master: 3 CAs, 7 leaves, 4 kubeconfigs, and kubelet.conf on the first.
+    expect([where('l001'), where('l002'), where('l003')]).toEqual([15, 14, 14]);
+    for (const r of rows)
+      expect(r.residualSeconds, `${r.where} ${r.name}`).toBeGreaterThanOrEqual(NINETY_NINE_YEARS_S);
   });
 });
 

@@ -9,8 +9,9 @@ import type { Fleet } from '../../fleet/fleet.js';
 import { type CertRow, formatResidual, localInventory } from '../../pki/inventory.js';
 import { type MasterTarget, readNodeCerts, renewCertificates } from '../../pki/operations.js';
 import type { CommandContext, ContextFactory } from '../context.js';
+import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 
-interface CertsOptions {
+interface CertsOptions extends FleetFlagValues {
   nodes?: string | boolean;
   place?: boolean;
   readyzTimeout?: string;
@@ -54,6 +55,7 @@ async function withFleet<T>(
   ctx: CommandContext,
   spec: ClusterSpec,
   masters: MasterTarget[],
+  flags: FleetFlagValues,
   command: string,
   fn: (fleet: Fleet) => Promise<T>,
 ): Promise<T> {
@@ -66,7 +68,9 @@ async function withFleet<T>(
     fc.jumpHostOf(spec, ctx.env),
   );
   const log = FileLog.open(paths.logs, command, redactor);
-  const fleet = new Fleet(await fc.clusterFleetOptions(spec, paths.knownHosts, {}, ctx.env, log));
+  const fleet = new Fleet(
+    await fc.clusterFleetOptions(spec, paths.knownHosts, fleetSettings(flags), ctx.env, log),
+  );
   try {
     return await fn(fleet);
   } finally {
@@ -99,7 +103,7 @@ function who(): { user: string; host: string } {
 }
 
 export function certsCommand(makeCtx: ContextFactory): Command {
-  const cmd = new Command('certs')
+  const cmd: Command = new Command('certs')
     .description('show the expiry of every certificate and kubeconfig; renew re-issues and rolls them out')
     .argument('<name>', 'cluster name')
     .argument(
@@ -108,64 +112,65 @@ export function certsCommand(makeCtx: ContextFactory): Command {
     )
     .option('--nodes [selector]', 'also read (or renew on) the masters over SSH (default: masters)')
     .option('--no-place', 'renew: only re-issue on this machine, do not touch the nodes')
-    .option('--readyz-timeout <seconds>', 'renew: how long to wait for each API server to be ready', '300')
-    .action(async (name: string, action: string | undefined, opts: CertsOptions, command: Command) => {
-      const ctx = makeCtx(command);
-      const paths = await ctx.store.requireCluster(name);
-      const spec = await ctx.store.readSpec(name);
-      const state = await ctx.store.readState(name);
-      const version = state?.kubernetesVersion ?? spec.version;
-      const selector = typeof opts.nodes === 'string' ? opts.nodes : 'masters';
-      const now = new Date();
-      if (action === undefined) {
-        const rows = await localInventory(paths.pki, paths.kubeconfig, now);
-        if (opts.nodes !== undefined) {
-          const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
-          const remote = await withFleet(ctx, spec, masters, 'certs', (fleet) =>
-            readNodeCerts(fleet, paths.pki, masters, now),
-          );
-          rows.push(...remote.rows);
-          for (const f of remote.failures) ctx.out.warn(`${f.node}: ${f.message}`);
-          printRows(ctx, rows);
-          if (remote.failures.length) {
-            throw new KubeonError(`could not read the certificates of ${remote.failures.length} master(s)`, {
-              hint: 'see the warnings above and the log in the cluster logs/ directory',
-            });
-          }
-          return;
-        }
-        if (rows.length === 0)
-          ctx.out.info(`cluster ${name} has no certificates yet (kubeon create makes them)`);
+    .option('--readyz-timeout <seconds>', 'renew: how long to wait for each API server to be ready', '300');
+  addFleetFlags(cmd);
+  cmd.action(async (name: string, action: string | undefined, opts: CertsOptions, command: Command) => {
+    const ctx = makeCtx(command);
+    const paths = await ctx.store.requireCluster(name);
+    const spec = await ctx.store.readSpec(name);
+    const state = await ctx.store.readState(name);
+    const version = state?.kubernetesVersion ?? spec.version;
+    const selector = typeof opts.nodes === 'string' ? opts.nodes : 'masters';
+    const now = new Date();
+    if (action === undefined) {
+      const rows = await localInventory(paths.pki, paths.kubeconfig, now);
+      if (opts.nodes !== undefined) {
+        const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+        const remote = await withFleet(ctx, spec, masters, opts, 'certs', (fleet) =>
+          readNodeCerts(fleet, paths.pki, masters, now),
+        );
+        rows.push(...remote.rows);
+        for (const f of remote.failures) ctx.out.warn(`${f.node}: ${f.message}`);
         printRows(ctx, rows);
+        if (remote.failures.length) {
+          throw new KubeonError(`could not read the certificates of ${remote.failures.length} master(s)`, {
+            hint: 'see the warnings above and the log in the cluster logs/ directory',
+          });
+        }
         return;
       }
-      if (action !== 'renew') throw badInput(`unknown certs action "${action}"`, 'the only action is renew');
-      const timeout = Number(opts.readyzTimeout);
-      if (!Number.isInteger(timeout) || timeout <= 0) {
-        throw badInput(`--readyz-timeout ${opts.readyzTimeout} is not a whole number of seconds`, 'e.g. 300');
-      }
-      const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
-      const lock = await ctx.store.lock(name, ctx.commandLine);
-      try {
-        const renewOpts = {
-          now,
-          who: who(),
-          place: opts.place !== false,
-          readyzTimeoutMs: timeout * 1000,
-          progress: (msg: string) => ctx.out.info(msg),
-        };
-        const result =
-          opts.place === false
-            ? await renewCertificates(undefined, paths, spec, version, masters, renewOpts)
-            : await withFleet(ctx, spec, masters, 'certs-renew', (fleet) =>
-                renewCertificates(fleet, paths, spec, version, masters, renewOpts),
-              );
-        ctx.out.info(
-          `renewed ${result.written.length} file(s)${result.placed.length ? `; placed and restarted: ${result.placed.join(', ')}` : ''}`,
-        );
-      } finally {
-        lock.release();
-      }
-    });
+      if (rows.length === 0)
+        ctx.out.info(`cluster ${name} has no certificates yet (kubeon create makes them)`);
+      printRows(ctx, rows);
+      return;
+    }
+    if (action !== 'renew') throw badInput(`unknown certs action "${action}"`, 'the only action is renew');
+    const timeout = Number(opts.readyzTimeout);
+    if (!Number.isInteger(timeout) || timeout <= 0) {
+      throw badInput(`--readyz-timeout ${opts.readyzTimeout} is not a whole number of seconds`, 'e.g. 300');
+    }
+    const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+    const lock = await ctx.store.lock(name, ctx.commandLine);
+    try {
+      const renewOpts = {
+        now,
+        who: who(),
+        place: opts.place !== false,
+        readyzTimeoutMs: timeout * 1000,
+        progress: (msg: string) => ctx.out.info(msg),
+      };
+      const result =
+        opts.place === false
+          ? await renewCertificates(undefined, paths, spec, version, masters, renewOpts)
+          : await withFleet(ctx, spec, masters, opts, 'certs-renew', (fleet) =>
+              renewCertificates(fleet, paths, spec, version, masters, renewOpts),
+            );
+      ctx.out.info(
+        `renewed ${result.written.length} file(s)${result.placed.length ? `; placed and restarted: ${result.placed.join(', ')}` : ''}`,
+      );
+    } finally {
+      lock.release();
+    }
+  });
   return cmd;
 }
