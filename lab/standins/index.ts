@@ -3,7 +3,7 @@
  * cached under lab/standins/.build by component, version and a hash of the stand-ins' sources, so
  * a changed stand-in is rebuilt and an unchanged one is reused.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -98,7 +98,7 @@ export async function standinExecutable(component: string, version: string, arch
   // The repository is "type": "module"; these bundles are CommonJS, as they are on a node's /usr/bin.
   const scope = join(BUILD_DIR, 'package.json');
   if (!existsSync(scope)) writeFileSync(scope, '{ "type": "commonjs" }\n');
-  const tmp = `${out}.${process.pid}.tmp`;
+  const tmp = `${out}.${process.pid}.${randomUUID()}.tmp`;
   await build({
     entryPoints: [join(HERE, entry)],
     bundle: true,

@@ -2,6 +2,7 @@
  * containerd stand-in: reads config.toml for its own config version, serves the runtime socket
  * (JSON instead of CRI gRPC, see lib/cri.ts), keeps a record of imported images, runs nothing.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
@@ -130,6 +131,8 @@ function main(argv: string[]): void {
     process.stderr.write(
       `time="${new Date().toISOString()}" level=info msg="containerd successfully booted" address=${address}\n`,
     );
+    // upstream's unit is Type=notify; systemd-notify reports for its parent, this process
+    if (process.env.NOTIFY_SOCKET) spawnSync('systemd-notify', ['--ready'], { stdio: 'ignore' });
   });
   const stop = () => {
     server.close();

@@ -3,6 +3,8 @@
  * preflight checks, files and cluster objects. Control-plane processes are started by the kubelet
  * stand-in from the manifests written here, exactly as on a real node.
  */
+// tsyringe, under @peculiar/x509, needs the Reflect polyfill before any of its modules load
+import 'reflect-metadata';
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';

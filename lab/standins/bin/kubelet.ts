@@ -5,6 +5,8 @@
  * also carries the kube-apiserver, kube-controller-manager and kube-scheduler stand-ins it starts
  * for the control-plane images.
  */
+// tsyringe, under @peculiar/x509, needs the Reflect polyfill before any of its modules load
+import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -164,7 +166,7 @@ async function tlsBootstrap(
     if (!certB64) await new Promise((r) => setTimeout(r, 1000));
   }
   if (!certB64) throw new Error(`timed out waiting for the CSR ${name} to be signed`);
-  const pem = `${Buffer.from(certB64, 'base64').toString()}${key.pem}`;
+  const pem = `${Buffer.from(certB64, 'base64').toString().trimEnd()}\n${key.pem.trimEnd()}\n`;
   const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const file = `${certDir}/kubelet-client-${stamp}.pem`;
   writeSecret(file, pem);

@@ -449,7 +449,7 @@ class Api {
         metadata: {
           name: 'kubernetes',
           namespace: 'default',
-          labels: { endpointslice: 'kubernetes.io/managed-by' },
+          labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
         },
         subsets: ips.length
           ? [

@@ -60,6 +60,14 @@ function fileOrData(data: unknown, file: unknown): string | undefined {
   return undefined;
 }
 
+function pemBlocks(text: string | undefined, label: RegExp): string | undefined {
+  if (!text) return undefined;
+  const blocks = [...text.matchAll(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g)].filter((m) =>
+    label.test(m[1]!),
+  );
+  return blocks.length ? `${blocks.map((m) => m[0]).join('\n')}\n` : text;
+}
+
 export function readKubeconfig(path: string, contextName?: string): Credentials {
   let text: string;
   try {
@@ -82,9 +90,13 @@ export function readKubeconfig(path: string, contextName?: string): Credentials 
   const creds: Credentials = { server: String(cluster.server) };
   const ca = fileOrData(cluster['certificate-authority-data'], cluster['certificate-authority']);
   if (ca) creds.caPem = ca;
-  const cert = fileOrData(user['client-certificate-data'], user['client-certificate']);
+  // a kubelet's rotated credential is one file holding both the certificate and the key
+  const cert = pemBlocks(
+    fileOrData(user['client-certificate-data'], user['client-certificate']),
+    /CERTIFICATE/,
+  );
   if (cert) creds.certPem = cert;
-  const key = fileOrData(user['client-key-data'], user['client-key']);
+  const key = pemBlocks(fileOrData(user['client-key-data'], user['client-key']), /PRIVATE KEY/);
   if (key) creds.keyPem = key;
   if (typeof user.token === 'string') creds.token = user.token;
   if (typeof cluster['tls-server-name'] === 'string') creds.tlsServerName = cluster['tls-server-name'];
