@@ -276,6 +276,9 @@ async function build(id: string, shape: Shape, rootfs: string | undefined, log: 
     waitForSsh(h.ip, deadline, launchers.get(h.name)).catch((e: Error) => failWithLog(h, e)),
   );
   const leaders = await leadersByNetns(plans);
+  // `unshare --fork` only waits for the host's sshd; ending it saves a process per light host (its
+  // child, PID 1 of the host, is unaffected). They are our own children, so their PIDs are not reused.
+  for (const h of plans) if (h.kind === 'light') signal(launchers.get(h.name) ?? 0, 'SIGKILL');
 
   state.hosts = plans.map((h) => ({
     name: h.name,

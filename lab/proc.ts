@@ -100,6 +100,8 @@ export async function nsInode(pid: number, ns: string): Promise<number | undefin
 }
 
 export function signal(pid: number, sig: NodeJS.Signals): void {
+  // 0 and negative PIDs address process groups, and 1 is the machine's init.
+  if (!Number.isInteger(pid) || pid <= 1) return;
   try {
     process.kill(pid, sig);
   } catch (e) {
