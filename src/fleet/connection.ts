@@ -6,6 +6,7 @@ import { type AuthEnv, authHandler, planAuth } from './auth.js';
 import { type HostKeyPins, hostId, hostKeyAlgorithms } from './hostkeys.js';
 import { LineSplitter } from './lines.js';
 import { isTransientConnectError, type RetryPolicy, withRetry } from './retry.js';
+import { sh } from './script.js';
 import { NodeError, type SshCredentials } from './types.js';
 
 /**
@@ -14,6 +15,9 @@ import { NodeError, type SshCredentials } from './types.js';
  */
 
 export const MAX_CHANNELS = 8;
+
+/** How long a node gets to acknowledge closing a channel after its deadline. */
+const CLOSE_GRACE_MS = 5000;
 
 export interface Endpoint extends SshCredentials {
   /** Name used in messages. */
@@ -204,12 +208,29 @@ export class NodeConnection {
       let exitCode: number | null = null;
       let signal: string | undefined;
       let deadlineHit = false;
+      let settled = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        this.client.off('close', onLost);
+        outLines?.end();
+        errLines?.end();
+        resolve({ exitCode, signal, stdout: out.text(), stderr: err.text(), deadlineHit });
+      };
       const timer =
         opts.deadlineMs === undefined
           ? undefined
           : setTimeout(() => {
               deadlineHit = true;
               channel.close();
+              // A node that does not even answer the close is gone: give up on the connection
+              // rather than wait for keep-alives to notice.
+              setTimeout(() => {
+                if (settled) return;
+                this.client.destroy();
+                settle();
+              }, CLOSE_GRACE_MS).unref();
             }, opts.deadlineMs);
       channel.on('data', (b: Buffer) => {
         out.push(b);
@@ -225,13 +246,7 @@ export class NodeConnection {
       });
       const onLost = () => channel.close();
       this.client.once('close', onLost);
-      channel.on('close', () => {
-        if (timer) clearTimeout(timer);
-        this.client.off('close', onLost);
-        outLines?.end();
-        errLines?.end();
-        resolve({ exitCode, signal, stdout: out.text(), stderr: err.text(), deadlineHit });
-      });
+      channel.on('close', settle);
       channel.end(opts.stdin ?? '');
     });
   }
@@ -342,10 +357,12 @@ export class NodeConnection {
     if (this.tmp) {
       const dir = await this.tmp.catch(() => undefined);
       if (dir) {
-        await Promise.race([
-          this.exec(`rm -rf ${dir}`).catch(() => undefined),
-          new Promise((r) => setTimeout(r, 3000).unref()),
-        ]);
+        // The directory is normally empty by now, so an SFTP rmdir (no process on the node)
+        // suffices; what a broken-off copy left behind needs rm -r.
+        const cleanup = this.sftpCall<void>((s, cb) => s.rmdir(dir, cb)).catch(() =>
+          this.exec(sh`rm -rf -- ${dir}`.text).catch(() => undefined),
+        );
+        await Promise.race([cleanup, new Promise((r) => setTimeout(r, 3000).unref())]);
       }
     }
     await new Promise<void>((resolve) => {

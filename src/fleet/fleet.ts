@@ -112,7 +112,7 @@ export class Fleet {
     this.limit = pLimit(opts.concurrency ?? DEFAULT_CONCURRENCY);
     this.connectOpts = {
       connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      keepaliveMs: opts.keepaliveMs ?? 15_000,
+      keepaliveMs: opts.keepaliveMs ?? 10_000,
       retry: opts.retry ?? DEFAULT_RETRY,
       hostKeys: opts.hostKeys,
       auth: { env: opts.env ?? process.env, keys: new KeyCache() },
@@ -290,7 +290,8 @@ export class Fleet {
       durationMs: r.durationMs,
       ...(r.error ? { error: r.error } : {}),
       ...(r.stderr ? { stderrTail: tailLines(r.stderr, 20) } : {}),
-      ...(r.stdout ? { stdoutTail: tailLines(r.stdout, 20) } : {}),
+      // Output can be anything a user asked to see; only a failure's output is worth keeping.
+      ...(r.error && r.stdout ? { stdoutTail: tailLines(r.stdout, 20) } : {}),
     });
   }
 

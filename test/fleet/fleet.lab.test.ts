@@ -231,6 +231,28 @@ describe('connections', () => {
   });
 });
 
+describe('a node that disappears mid-command', () => {
+  it('is reported as timed out once the step timeout and its grace have passed, not hung on', async () => {
+    const { fleet } = await fleetOf();
+    await fleet.run([rootKey('l005')], hello);
+    const started = Date.now();
+    const pending = fleet.run([rootKey('l005'), rootKey('l001')], script('wait', sh`sleep 4`), {
+      timeoutMs: 2000,
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    await fault(lab, 'l005', 'down');
+    try {
+      const [gone, fine] = await pending;
+      expect(gone!.error?.kind).toBe('timeout');
+      expect(fine!.error?.kind).toBe('timeout');
+      expect(Date.now() - started).toBeLessThan(25_000);
+    } finally {
+      await fault(lab, 'l005', 'up');
+      await fleet.close();
+    }
+  }, 60_000);
+});
+
 describe('cp', () => {
   it('leaves no partial file at the destination when the connection breaks mid-copy', async () => {
     const big = join(work, 'big.bin');
