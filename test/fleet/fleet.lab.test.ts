@@ -403,6 +403,63 @@ describe('kubeon CLI on a registered cluster', () => {
     }
   });
 
+  it('names nodes from their hostnames, refusing an invalid or duplicate one with the flag to use', async () => {
+    const env = cliEnv();
+    const key = host('l001').keyPath;
+    await hostExec(lab, 'l006', ['hostname', 'Bad_Name']);
+    try {
+      const r = await kubeon(
+        [
+          'create',
+          'c4',
+          'v1.31.2',
+          '-m',
+          host('l001').ip,
+          '-M',
+          'l002',
+          '-w',
+          host('l002').ip,
+          '-w',
+          host('l006').ip,
+          '--default-pk-file',
+          key,
+          '--register-only',
+        ],
+        env,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('hostname "l002" is also the name of');
+      expect(r.stderr).toContain(
+        'hostname "Bad_Name" is not a valid Kubernetes node name; give one with --worker-name',
+      );
+      const ok = await kubeon(
+        [
+          'create',
+          'c4',
+          'v1.31.2',
+          '-m',
+          host('l001').ip,
+          '-w',
+          host('l006').ip,
+          '-W',
+          'w-six',
+          '--default-pk-file',
+          key,
+          '--register-only',
+        ],
+        env,
+      );
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/l001 +master/);
+      expect(ok.stdout).toMatch(/w-six +worker/);
+      const state = JSON.parse(readFileSync(join(work, 'home', 'clusters', 'c4', 'state.json'), 'utf8'));
+      expect(state.status).toBe('registered');
+      expect(state.nodes[host('l006').ip]).toMatchObject({ name: 'w-six', hostname: 'Bad_Name' });
+    } finally {
+      await hostExec(lab, 'l006', ['hostname', 'l006']);
+    }
+  });
+
   it('stores nothing when a node cannot be registered, and names it', async () => {
     const env = cliEnv();
     await fault(lab, 'l003', 'down');
