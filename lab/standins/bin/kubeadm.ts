@@ -886,7 +886,8 @@ async function cmdReset(flags: ParsedFlags): Promise<void> {
       const members = await etcd.members();
       const me = members.find((m) => peer && m.peerURLs?.includes(peer));
       if (me && members.length > 1) {
-        await etcd.removeMember(me.ID);
+        // etcd refuses to remove a member until the others have been connected for a few seconds
+        await retry('error removing the etcd member', 60_000, () => etcd.removeMember(me.ID), 1000);
         log.write('etcd-member-remove', { peer, id: me.ID });
         out(`[reset] Removed the etcd member ${me.name ?? me.ID} (${peer})`);
       }
