@@ -1,3 +1,5 @@
+// @peculiar/x509 needs the Reflect metadata polyfill before it loads, whoever imports this module first.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import ipaddr from 'ipaddr.js';
 import './keys.js';

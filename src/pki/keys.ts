@@ -1,3 +1,5 @@
+// @peculiar/x509 needs the Reflect metadata polyfill before it loads, whoever imports this module first.
+import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, KeyObject, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { KubeonError } from '../core/errors.js';

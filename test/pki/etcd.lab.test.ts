@@ -16,6 +16,7 @@ import { MemoryLog } from '../../src/fleet/log.js';
 import { raw, script } from '../../src/fleet/script.js';
 import type { FleetTarget } from '../../src/fleet/types.js';
 import { NODE_CERTS_SCRIPT, nodeInventory, readCaCerts } from '../../src/pki/inventory.js';
+import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
 import { type MasterTarget, renewCertificates } from '../../src/pki/operations.js';
 import { placeFiles, readPlacement } from '../../src/pki/placement.js';
 import { ensureClusterPki } from '../../src/pki/store.js';
@@ -289,6 +290,28 @@ describe('kubeon certs on the masters', () => {
         expect(row.signer, row.name).not.toBe('unknown');
       }
     }
+  });
+
+  it('reads kubelet.conf after kubelet took over its rotated certificate, without the key beside it', async () => {
+    const conf = join(paths().pki, 'nodes', 'l001', 'kubelet.conf');
+    const k = parseKubeconfig(readFileSync(conf, 'utf8'))!;
+    // What kubeadm's kubelet-finalize leaves: the kubeconfig names a file holding certificate and key.
+    await mustSh(
+      'l001',
+      'umask 077; mkdir -p /var/lib/kubelet/pki; cat > /var/lib/kubelet/pki/kubelet-client-current.pem',
+      `${k.certPem}${k.keyPem}`,
+    );
+    await mustSh(
+      'l001',
+      "sed -i -e 's#client-certificate-data:.*#client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem#' -e 's#client-key-data:.*#client-key: /var/lib/kubelet/pki/kubelet-client-current.pem#' /etc/kubernetes/kubelet.conf",
+    );
+    const [r] = await fleet.run([masters[0]!.target], script('read certificates', raw(NODE_CERTS_SCRIPT)));
+    expect(r!.stdout).not.toMatch(/PRIVATE KEY/);
+    const rows = nodeInventory('l001', r!.stdout, await readCaCerts(paths().pki), new Date());
+    expect(rows.find((x) => x.name === 'kubelet.conf')).toMatchObject({
+      subject: 'O=system:nodes, CN=system:node:l001',
+      signer: 'ca',
+    });
   });
 
   it("shows them with kubeon certs --nodes -o json, next to the control machine's copies", async () => {
