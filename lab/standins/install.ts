@@ -5,7 +5,6 @@
  * own end-to-end runs install everything themselves from the mirror.
  */
 import { readFileSync } from 'node:fs';
-import { hostExec, type Lab } from '../api.js';
 import { standinExecutable } from './index.js';
 
 export interface InstallOptions {
