@@ -559,7 +559,9 @@ async function setSlow(s: LabState, h: LabHost, ms: number | undefined): Promise
   }
   await writeFile(path, JSON.stringify(entries));
   const pid = Number(await readFile(relayPidPath(s), 'utf8').catch(() => '0'));
-  const running = pid > 0 && (await isAlive(pid));
+  // Only a process in the sealed namespace can be our relay; a recycled PID elsewhere is not.
+  const running =
+    pid > 0 && (await isAlive(pid)) && (await nsInode(pid, 'net')) === (await netnsInode(sealedNetns(s.id)));
   if (Object.keys(entries).length === 0) {
     if (running) signal(pid, 'SIGTERM');
     await rm(relayPidPath(s), { force: true });
