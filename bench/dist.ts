@@ -1,6 +1,6 @@
 // `npm run bench:dist`: artifact distribution to lab hosts, fan-out against direct push, with the control
 // machine's link to the lab shaped by tc (run as root).
-// Usage: tsx bench/dist.ts [--hosts 10,50,100] [--mbit 100] [--mb 50] [--seeds 2]
+// Usage: tsx bench/dist.ts [--hosts 10,50,100] [--mbit 100] [--mb 50] [--seeds 2] [--modes direct,fan-out]
 //
 // Model for real networks (S bundle size, N nodes, U control uplink, L node links, s seeds):
 //   direct push  T ≈ N·S/U                       (the uplink carries every copy)
@@ -32,16 +32,18 @@ interface Args {
   mbit: number;
   mb: number;
   seeds: number;
+  modes: ('direct' | 'fan-out')[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { hosts: [10, 50, 100], mbit: 100, mb: 50, seeds: 2 };
+  const args: Args = { hosts: [10, 50, 100], mbit: 100, mb: 50, seeds: 2, modes: ['direct', 'fan-out'] };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--hosts' && v) args.hosts = v.split(',').map(Number);
     else if (argv[i] === '--mbit' && v) args.mbit = Number(v);
     else if (argv[i] === '--mb' && v) args.mb = Number(v);
     else if (argv[i] === '--seeds' && v) args.seeds = Number(v);
+    else if (argv[i] === '--modes' && v) args.modes = v.split(',') as Args['modes'];
     else continue;
     i++;
   }
@@ -124,6 +126,9 @@ async function measure(
       knownHosts: readFileSync(lab.knownHostsPath, 'utf8'),
     });
     const seconds = (performance.now() - t) / 1000;
+    const failures = res.nodes.filter((x) => x.error);
+    for (const f of failures.slice(0, 5))
+      process.stderr.write(`  ${f.node}: ${f.error!.kind}: ${f.error!.message}\n`);
     const bytes = files.reduce((a, f) => a + f.bytes, 0);
     const uplink = (args.mbit * 1e6) / 8;
     const n = targets.length;
@@ -182,8 +187,8 @@ async function main(): Promise<void> {
       await labDown(ID);
       const lab = await labUp({ id: ID, light: n });
       await shape(lab.iface, args.mbit);
-      for (const fanout of [false, true]) {
-        const row = await measure(lab, files, work, args, fanout);
+      for (const mode of args.modes) {
+        const row = await measure(lab, files, work, args, mode === 'fan-out');
         rows.push(row);
         process.stderr.write(`${row.hosts} hosts ${row.mode}: ${row.seconds.toFixed(1)} s\n`);
       }

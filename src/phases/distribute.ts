@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import ssh2 from 'ssh2';
 import type { BundleFile } from '../artifacts/bundle.js';
 import type { Fleet } from '../fleet/fleet.js';
@@ -38,6 +39,8 @@ export interface DistributeOptions {
   /** known_hosts lines (the cluster's pins) so nodes check each other's host keys; without, first use is trusted. */
   knownHosts?: string;
   destRoot?: string;
+  /** Copies the control machine sends at once (default 8). */
+  uplinkStreams?: number;
   /** Node-to-node attempts before a node gets a direct push. */
   peerAttempts?: number;
   stepTimeoutMs?: number;
@@ -252,13 +255,28 @@ async function push(
   outcome: (t: FleetTarget) => NodeOutcome,
 ): Promise<FleetTarget[]> {
   if (nodes.length === 0) return [];
-  const res = await opts.fleet.put(nodes, bundleDir, `${stage}/in`, {
-    timeoutMs: opts.stepTimeoutMs ?? 30 * 60_000,
-  });
+  // A few streams at a time fill the uplink; a hundred at once only starve each other until their
+  // SSH keepalives give up.
+  const limit = pLimit(opts.uplinkStreams ?? 8);
+  const res = await Promise.all(
+    nodes.map((t) =>
+      limit(async () => {
+        const [r] = await opts.fleet.put([t], bundleDir, `${stage}/in`, {
+          timeoutMs: opts.stepTimeoutMs ?? 30 * 60_000,
+        });
+        opts.onEvent?.({
+          kind,
+          node: t.name,
+          ok: !r!.error,
+          ...(r!.error ? { message: r!.error.message } : {}),
+        });
+        return r!;
+      }),
+    ),
+  );
   const ok: FleetTarget[] = [];
   for (const [i, r] of res.entries()) {
     const t = nodes[i]!;
-    opts.onEvent?.({ kind, node: t.name, ok: !r.error, ...(r.error ? { message: r.error.message } : {}) });
     if (r.error) fail(t, r.error);
     else {
       counters.control++;
