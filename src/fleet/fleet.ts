@@ -457,7 +457,10 @@ export class Fleet {
         await upload(session, f, staged, (n) => {
           accounted += n;
           onBytes(n, true);
-        }).catch((err: Error) => {
+        }).catch(async (err: Error) => {
+          // Best effort: when the session itself is gone the temporary name stays behind, but the
+          // final name is never touched.
+          await conn.sftpCall<void>((s, cb) => s.unlink(staged, cb)).catch(() => undefined);
           throw new NodeError(
             conn.isOpen ? 'failed' : 'unreachable',
             `copy to ${final} broke off: ${err.message}`,

@@ -101,9 +101,16 @@ describe('logins', () => {
     const sock = join(work, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 50 && !readdirSync(work).includes('agent.sock'); i++)
-        await new Promise((r) => setTimeout(r, 50));
-      execFileSync('ssh-add', ['-q', agentKey], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      // The socket file appears before the agent listens on it: retry until ssh-add gets through.
+      for (let i = 0; ; i++) {
+        try {
+          execFileSync('ssh-add', ['-q', agentKey], { env: { SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+          break;
+        } catch (err) {
+          if (i >= 50) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
 
       const l1 = host('l001');
       const cases: [string, FleetTarget, NodeJS.ProcessEnv][] = [
