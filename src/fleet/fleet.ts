@@ -104,6 +104,7 @@ function sudoFailure(stderr: string): boolean {
 export class Fleet {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly conns = new Map<string, Promise<NodeConnection>>();
+  private readonly open = new Map<string, NodeConnection>();
   private readonly connectOpts: ConnectOptions;
   private jump: Promise<NodeConnection> | undefined;
   private seq = 0;
@@ -124,7 +125,7 @@ export class Fleet {
     const b = this.opts.bastion!;
     if (!this.jump) {
       const name = `jump host ${b.host}`;
-      this.jump = connectNode({ ...b, name }, { ...this.connectOpts, dial: undefined } as ConnectOptions);
+      this.jump = connectNode({ ...b, name }, { ...this.connectOpts, dial: undefined });
       this.jump.catch(() => undefined);
     }
     return this.jump.then(
@@ -139,9 +140,17 @@ export class Fleet {
     return `${t.name}\0${t.user}@${t.host}:${t.port}`;
   }
 
-  /** The node's connection, opened on first use; a failed connect is remembered for this fleet. */
+  /**
+   * The node's connection, opened on first use. A failed connect is remembered for this fleet (a
+   * node that could not be reached is not retried at every step); a connection that was open and
+   * then dropped is opened again on next use.
+   */
   connection(t: FleetTarget): Promise<NodeConnection> {
     const k = this.key(t);
+    if (this.open.get(k)?.isOpen === false) {
+      this.open.delete(k);
+      this.conns.delete(k);
+    }
     let c = this.conns.get(k);
     if (!c) {
       const started = Date.now();
@@ -172,6 +181,7 @@ export class Fleet {
             attempts,
             durationMs: Date.now() - started,
           });
+          this.open.set(k, conn);
           return conn;
         },
         (err: unknown) => {
@@ -499,6 +509,7 @@ export class Fleet {
   async close(): Promise<void> {
     const all = [...this.conns.values()];
     this.conns.clear();
+    this.open.clear();
     await Promise.all(
       all.map((c) =>
         c.then(
