@@ -97,6 +97,12 @@ export function layout(tree: LocalTree, dest: string): PutLayout {
 }
 
 /**
+ * sha256 of a file on the node. OpenSSL's digest is about six times faster than coreutils
+ * sha256sum where both exist (SHA extensions), which matters when hundreds of MB land on many nodes.
+ */
+const SUM = sh`sum() { if command -v openssl >/dev/null 2>&1; then h=$(openssl dgst -sha256 -r < "$1"); else h=$(sha256sum < "$1"); fi; echo "\${h%% *}"; }`;
+
+/**
  * Probe before sending: creates the destination directories and prints, for each final path that
  * already holds a regular file, "INDEX SHA256 MODE" so identical files are not sent again.
  * "D" first means a single-file DEST is a directory (the file goes inside it, same name).
@@ -109,7 +115,8 @@ export function renderProbe(tree: LocalTree, l: PutLayout): Script {
       sh`t=${l.dest}`,
       sh`if [ -d "$t" ]; then t="$t"/${name}; echo D; fi`,
       sh`mkdir -p -- "$(dirname -- "$t")"`,
-      sh`if [ -f "$t" ]; then h=$(sha256sum < "$t"); echo "0 \${h%% *} $(stat -c %a -- "$t")"; fi`,
+      SUM,
+      sh`if [ -f "$t" ]; then echo "0 $(sum "$t") $(stat -c %a -- "$t")"; fi`,
     );
   }
   const dirs = [...new Set(l.finals.map((f) => posix.dirname(f)))].concat(
@@ -118,9 +125,10 @@ export function renderProbe(tree: LocalTree, l: PutLayout): Script {
   return script(
     `probe ${l.dest}`,
     sh`mkdir -p -- ${[...new Set(dirs)]}`,
+    SUM,
     sh`i=0`,
     sh`for f in ${l.finals}; do`,
-    sh`  if [ -f "$f" ]; then h=$(sha256sum < "$f"); echo "$i \${h%% *} $(stat -c %a -- "$f")"; fi`,
+    sh`  if [ -f "$f" ]; then echo "$i $(sum "$f") $(stat -c %a -- "$f")"; fi`,
     sh`  i=$((i+1))`,
     sh`done`,
   );
@@ -163,9 +171,10 @@ export function renderPlace(
 ): Script {
   return script(
     `place ${placements.length} file(s)`,
+    SUM,
     sh`place() {`,
     sh`  if [ "$1" != "$2" ]; then cp -- "$1" "$2"; rm -f -- "$1"; fi`,
-    sh`  got=$(sha256sum < "$2"); got=\${got%% *}`,
+    sh`  got=$(sum "$2")`,
     sh`  if [ "$got" != "$5" ]; then rm -f -- "$2"; echo "sha256 mismatch for $3: expected $5, got $got" >&2; exit 3; fi`,
     sh`  chmod -- "$4" "$2"`,
     sh`  mv -f -- "$2" "$3"`,

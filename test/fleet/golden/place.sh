@@ -1,7 +1,8 @@
 exec </dev/null
+sum() { if command -v openssl >/dev/null 2>&1; then h=$(openssl dgst -sha256 -r < "$1"); else h=$(sha256sum < "$1"); fi; echo "${h%% *}"; }
 place() {
   if [ "$1" != "$2" ]; then cp -- "$1" "$2"; rm -f -- "$1"; fi
-  got=$(sha256sum < "$2"); got=${got%% *}
+  got=$(sum "$2")
   if [ "$got" != "$5" ]; then rm -f -- "$2"; echo "sha256 mismatch for $3: expected $5, got $got" >&2; exit 3; fi
   chmod -- "$4" "$2"
   mv -f -- "$2" "$3"
