@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,6 +133,36 @@ describe('copy scripts', () => {
     expect(bad.stderr).toContain('sha256 mismatch');
     expect(readFileSync(final, 'utf8')).toBe(data);
     expect(() => statSync(join(dir, '.t2'))).toThrow();
+  });
+
+  it('falls back to sha256sum on nodes without openssl', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeon-nossl-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    for (const tool of ['cp', 'rm', 'chmod', 'mv', 'sha256sum', 'cat'])
+      symlinkSync(
+        execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+        join(bin, tool),
+      );
+    const data = 'no openssl here\n';
+    const sum = execFileSync('sha256sum', { input: data, encoding: 'utf8' }).split(' ')[0]!;
+    writeFileSync(join(dir, 'staged'), data);
+    const path = join(dir, 'place.sh');
+    const text = renderPlace(
+      [
+        {
+          staged: join(dir, 'staged'),
+          tmp: join(dir, '.t'),
+          final: join(dir, 'final'),
+          mode: '0600',
+          sha256: sum,
+        },
+      ],
+      [],
+    ).text;
+    writeFileSync(path, text);
+    execFileSync('/bin/bash', ['-euo', 'pipefail', path], { env: { PATH: bin }, stdio: 'pipe' });
+    expect(readFileSync(join(dir, 'final'), 'utf8')).toBe(data);
   });
 
   it('probes existing files by index and detects a directory destination', () => {
