@@ -397,6 +397,14 @@ describe('kubeon CLI on a registered cluster', () => {
       expect(r.stderr).toContain('--accept-new-hostkey l005');
       expect(took).toBeLessThan(15_000);
 
+      const ignored = await kubeon(
+        ['exec', 'c2@name=l005', '--insecure-ignore-hostkey', '--', 'hostname'],
+        env,
+      );
+      expect(ignored.code).toBe(0);
+      expect(ignored.stderr).toContain('warning: --insecure-ignore-hostkey');
+      const stillRefused = await kubeon(['exec', 'c2@name=l005', '--', 'hostname'], env);
+      expect(stillRefused.code).toBe(1);
       const accepted = await kubeon(
         ['exec', 'c2@name=l005', '--accept-new-hostkey', 'l005', '--', 'hostname'],
         env,
