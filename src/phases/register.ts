@@ -72,11 +72,14 @@ export async function registerCluster(
     );
     const plain = targets.filter((t) => t.user === 'root' && !settings.sudo);
     const sudo = targets.filter((t) => !plain.includes(t));
-    const results = [
-      ...(await fleet.query(plain, 'facts', FACTS_COMMAND)),
-      // A non-root login must be able to sudo: read the facts through sudo to prove it works.
-      ...(await fleet.query(sudo, 'facts (through sudo)', FACTS_COMMAND, { sudo: true })),
-    ];
+    const limit = settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {};
+    const results = (
+      await Promise.all([
+        fleet.query(plain, 'facts', FACTS_COMMAND, limit),
+        // A non-root login must be able to sudo: read the facts through sudo to prove it works.
+        fleet.query(sudo, 'facts (through sudo)', FACTS_COMMAND, { ...limit, sudo: true }),
+      ])
+    ).flat();
     const byIp = new Map(results.map((r) => [r.ip, r]));
     const failures: { node: string; error: NodeFailure }[] = [];
     const facts = new Map<string, Facts>();
