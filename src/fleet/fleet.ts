@@ -93,7 +93,7 @@ function tailLines(text: string, n: number): string {
 }
 
 function sudoFailure(stderr: string): boolean {
-  return /^sudo: .*(password|sudoers|terminal is required)/m.test(stderr);
+  return /^sudo: .*(password|sudoers|terminal is required|tty)/m.test(stderr);
 }
 
 /**
