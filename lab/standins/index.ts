@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -84,6 +85,15 @@ function entryFor(component: string): { entry: string; define: Record<string, st
   throw new Error(`no stand-in for component "${component}" (known: ${STANDIN_COMPONENTS.join(', ')})`);
 }
 
+/** Builds of older sources are never used again; keep the cache from growing with every edit. */
+function pruneStale(hash: string): void {
+  if (!existsSync(BUILD_DIR)) return;
+  for (const d of readdirSync(BUILD_DIR)) {
+    if (/-[0-9a-f]{16}$/.test(d) && !d.endsWith(`-${hash}`))
+      rmSync(join(BUILD_DIR, d), { recursive: true, force: true });
+  }
+}
+
 /**
  * Returns the path of a single-file executable (`#!/usr/bin/env node`, mode 0755) standing in for
  * `component` at `version`. The stand-ins are JavaScript, so every arch gets the same program.
@@ -92,8 +102,10 @@ export async function standinExecutable(component: string, version: string, arch
   if (arch !== 'amd64' && arch !== 'arm64') throw new Error(`unsupported arch "${arch}"`);
   if (!/^v?\d+\.\d+\.\d+$/.test(version)) throw new Error(`not a release version: "${version}"`);
   const { entry, define } = entryFor(component);
-  const out = join(BUILD_DIR, `${component}-${version}-${standinSourceHash()}`, component);
+  const hash = standinSourceHash();
+  const out = join(BUILD_DIR, `${component}-${version}-${hash}`, component);
   if (existsSync(out)) return out;
+  pruneStale(hash);
   mkdirSync(dirname(out), { recursive: true });
   // The repository is "type": "module"; these bundles are CommonJS, as they are on a node's /usr/bin.
   const scope = join(BUILD_DIR, 'package.json');

@@ -212,8 +212,14 @@ function authorize(u: User, verb: string, t: Target | undefined, path: string): 
     if (info.resource === 'pods') return true;
     if (info.resource === 'leases' && namespace === 'kube-node-lease') return true;
     if (info.resource === 'certificatesigningrequests') return true;
-    if (['services', 'endpoints', 'endpointslices', 'configmaps', 'namespaces'].includes(info.resource))
+    // daemonsets: the kubelet stand-in looks for a CNI DaemonSet to decide NetworkReady (see README)
+    if (
+      ['services', 'endpoints', 'endpointslices', 'configmaps', 'namespaces', 'daemonsets'].includes(
+        info.resource,
+      )
+    ) {
       return read;
+    }
     if (info.resource === 'events') return true;
     return false;
   }

@@ -257,7 +257,9 @@ export class RunningContainer {
       if (this.stopped) return;
       let tail = '';
       try {
-        tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
+        // Go programs print the reason first and their usage after it
+        const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+        tail = (lines.length > 3 ? [lines[0]!, '…', ...lines.slice(-2)] : lines).join(' | ');
       } catch {}
       if (Date.now() - started > 600_000) this.backoffMs = 10_000;
       this.crash(`container ${this.c.name} exited (code ${code ?? signal}): ${tail}`, 'CrashLoopBackOff');

@@ -1,7 +1,8 @@
 /**
  * What differs between the Kubernetes minors the stand-ins impersonate. Image pins are the values of
- * PauseVersion / SupportedEtcdVersion / CoreDNSVersion in cmd/kubeadm/app/constants of the matching
- * release branch (late patches), as `kubeadm config images list` prints them.
+ * PauseVersion / SupportedEtcdVersion / CoreDNSVersion in cmd/kubeadm/app/constants of each release
+ * branch at its late patches (etcd was bumped within branches: 3.5.17 -> 3.5.21 -> 3.5.24), as
+ * `kubeadm config images list` prints them. 1.35-1.37 are not verified against their branches.
  */
 export interface MinorFacts {
   pause: string;
@@ -10,12 +11,12 @@ export interface MinorFacts {
 }
 
 export const MINORS: Record<number, MinorFacts> = {
-  30: { pause: '3.9', etcd: '3.5.15-0', coredns: 'v1.11.3' },
-  31: { pause: '3.10', etcd: '3.5.15-0', coredns: 'v1.11.3' },
-  32: { pause: '3.10', etcd: '3.5.16-0', coredns: 'v1.11.3' },
-  33: { pause: '3.10', etcd: '3.5.21-0', coredns: 'v1.12.0' },
-  34: { pause: '3.10.1', etcd: '3.6.4-0', coredns: 'v1.12.1' },
-  35: { pause: '3.10.1', etcd: '3.6.5-0', coredns: 'v1.13.1' },
+  30: { pause: '3.9', etcd: '3.5.21-0', coredns: 'v1.11.3' },
+  31: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.11.3' },
+  32: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.11.3' },
+  33: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.12.0' },
+  34: { pause: '3.10.1', etcd: '3.6.5-0', coredns: 'v1.12.1' },
+  35: { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
   36: { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
   37: { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
 };

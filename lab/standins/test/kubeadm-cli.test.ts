@@ -62,8 +62,8 @@ describe('kubeadm stand-in command line', () => {
   });
 
   it.each([
-    ['v1.30.14', ['pause:3.9', 'etcd:3.5.15-0', 'coredns/coredns:v1.11.3']],
-    ['v1.31.14', ['pause:3.10', 'etcd:3.5.15-0', 'coredns/coredns:v1.11.3']],
+    ['v1.30.14', ['pause:3.9', 'etcd:3.5.21-0', 'coredns/coredns:v1.11.3']],
+    ['v1.31.14', ['pause:3.10', 'etcd:3.5.24-0', 'coredns/coredns:v1.11.3']],
     ['v1.37.1', ['pause:3.10.1', 'etcd:3.6.6-0', 'coredns/coredns:v1.13.1']],
   ])('lists the images kubeadm %s pins', async (version, pins) => {
     const r = await runStandin('kubeadm', version, [
