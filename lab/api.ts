@@ -296,6 +296,28 @@ async function build(id: string, shape: Shape, rootfs: string | undefined, log: 
   }));
   const missing = state.hosts.filter((h) => !h.pid).map((h) => h.name);
   if (missing.length) throw new Error(`could not find the init process of ${missing.join(', ')}`);
+  // sshd answers before boot ends, and until systemd-user-sessions runs, /run/nologin refuses every
+  // user but root: wait for the whole boot, so a returned system host is fully usable.
+  const waitSecs = Math.max(5, Math.round((deadline - Date.now()) / 1000));
+  await inBatches(
+    state.hosts.filter((h) => h.kind === 'system'),
+    8,
+    async (h) => {
+      const r = await hostExec(state, h.name, [
+        'timeout',
+        String(waitSecs),
+        'systemctl',
+        'is-system-running',
+        '--wait',
+      ]);
+      const how = r.stdout.trim();
+      if (how !== 'running' && how !== 'degraded') {
+        throw new Error(
+          `${h.name} did not finish booting (systemctl is-system-running: ${how || r.stderr.trim()})`,
+        );
+      }
+    },
+  );
   await writeClientFiles(state, new Map(plans.map((h) => [h.name, h.hostKey.publicKey])));
   state.complete = true;
   await writePrivate(statePath(id), JSON.stringify(state, null, 2));

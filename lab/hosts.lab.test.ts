@@ -43,6 +43,13 @@ afterAll(async () => {
   await labDown(ID);
 });
 
+it('returns system hosts that have finished booting', async () => {
+  for (const h of ['s001', 's002', 's003']) {
+    const r = await hostExec(lab, h, ['systemctl', 'is-system-running']);
+    expect(['running', 'degraded']).toContain(r.stdout.trim());
+  }
+});
+
 describe.each([
   ['light', 'l001', 'l002', 'l003'],
   ['system', 's001', 's002', 's003'],
