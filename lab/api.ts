@@ -298,7 +298,7 @@ async function build(id: string, shape: Shape, rootfs: string | undefined, log: 
   if (missing.length) throw new Error(`could not find the init process of ${missing.join(', ')}`);
   // sshd answers before boot ends, and until systemd-user-sessions runs, /run/nologin refuses every
   // user but root: wait for the whole boot, so a returned system host is fully usable.
-  const waitSecs = Math.max(5, Math.round((deadline - Date.now()) / 1000));
+  const waitSecs = Math.max(120, Math.round((deadline - Date.now()) / 1000));
   await inBatches(
     state.hosts.filter((h) => h.kind === 'system'),
     8,
