@@ -10,7 +10,6 @@ import { randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import { dirname } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import type { CallLog } from './calllog.js';
@@ -85,12 +84,8 @@ interface User {
 interface Ctx {
   etcd: Etcd;
   version: Version;
-  advertise: string;
   port: number;
-  caPem: string;
-  caDir: string;
   serviceCidr: string;
-  log: CallLog;
 }
 
 class HttpError extends Error {
@@ -717,12 +712,8 @@ export async function runApiserver(argv: string[], version: Version, log: CallLo
   const ctx: Ctx = {
     etcd,
     version,
-    advertise,
     port,
-    caPem: clientCa,
-    caDir: dirname(str(parsed, 'client-ca-file')!),
     serviceCidr: str(parsed, 'service-cluster-ip-range') ?? '10.96.0.0/12',
-    log,
   };
   const api = new Api(ctx);
   await bootstrapObjects(api, ctx);

@@ -25,6 +25,25 @@ export function digest(content: string | Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
+/** Flags whose values are credentials: the log is world-readable, so they are never written. */
+const SECRET_FLAGS = ['token', 'discovery-token', 'tls-bootstrap-token', 'certificate-key', 'password'];
+
+export function redactArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const m = /^--?([a-z-]+)(=.*)?$/.exec(a);
+    if (m && SECRET_FLAGS.includes(m[1]!)) {
+      out.push(m[2] === undefined ? a : `--${m[1]}=<redacted>`);
+      if (m[2] === undefined && i + 1 < argv.length) {
+        out.push('<redacted>');
+        i++;
+      }
+    } else out.push(a);
+  }
+  return out;
+}
+
 export class CallLog {
   private readonly configs: { path: string; sha256: string }[] = [];
   constructor(
@@ -48,6 +67,7 @@ export class CallLog {
       event,
       ...fields,
     };
+    if (Array.isArray(entry.argv)) entry.argv = redactArgv(entry.argv);
     if (this.configs.length) entry.configs = [...this.configs];
     try {
       mkdirSync('/var/log/kubeon-standins', { recursive: true, mode: 0o755 });
