@@ -13,8 +13,9 @@ export const STATIC_PODS = ['etcd', 'kube-apiserver', 'kube-controller-manager',
 
 /**
  * A crash between park and restore leaves the manifests parked; the next run restores them first,
- * so re-running always converges to every manifest back in place. With crictl the script waits (at
- * most `waitSeconds`) until the containers are gone; without it, kubelet gets `settleSeconds`.
+ * so re-running always converges to every manifest back in place. The script waits (at most
+ * `waitSeconds`) until crictl lists none of the containers; when crictl is missing or cannot answer,
+ * kubelet gets `settleSeconds` instead (its manifest check runs every 20 s by default).
  */
 export function restartStaticPodsScript(waitSeconds = 60, settleSeconds = 20): Script {
   const manifests = '/etc/kubernetes/manifests';
@@ -27,12 +28,13 @@ export function restartStaticPodsScript(waitSeconds = 60, settleSeconds = 20): S
     sh`[ -d "$m" ] || { echo "no $m: the control plane is not running here yet" >&2; exit 0; }`,
     sh`mkdir -p -- "$park"`,
     sh`for p in ${[...STATIC_PODS]}; do if [ -f "$m/$p.yaml" ]; then mv -f -- "$m/$p.yaml" "$park"/; fi; done`,
-    sh`if command -v crictl >/dev/null 2>&1; then`,
-    sh`  i=0; while [ "$i" -lt ${waitSeconds} ]; do`,
-    sh`    if [ -z "$(crictl ps -q --name '^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$' 2>/dev/null)" ]; then break; fi`,
-    sh`    sleep 1; i=$((i+1))`,
-    sh`  done`,
-    sh`else sleep ${settleSeconds}; fi`,
+    sh`i=0`,
+    sh`while [ "$i" -lt ${waitSeconds} ]; do`,
+    sh`  if ids=$(crictl ps -q --name '^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$' 2>/dev/null); then`,
+    sh`    if [ -z "$ids" ]; then break; fi`,
+    sh`  else sleep ${settleSeconds}; break; fi`,
+    sh`  sleep 1; i=$((i+1))`,
+    sh`done`,
     sh`restore`,
   );
 }

@@ -264,14 +264,17 @@ export async function ensureNodePki(
   const issue = { ...issueOptions(spec, opts.now, false), renew: opts.renew ?? false };
   const written: string[] = [];
   const rel = (p: string) => join('nodes', node.name, p);
-  for (const leaf of leafProfiles(spec, node, version)) {
-    if (await ensureLeaf(join(dir, 'pki'), leaf.file, leaf, cas[leaf.ca], issue)) {
-      written.push(rel(`pki/${leaf.file}.crt`), rel(`pki/${leaf.file}.key`));
-    }
+  const leaves = leafProfiles(spec, node, version);
+  const confs = kubeconfigProfiles(spec, node, version, { first: opts.first });
+  // Each file is independent, so keys are generated side by side (RSA key generation dominates).
+  const [leafMade, confMade] = await Promise.all([
+    Promise.all(leaves.map((l) => ensureLeaf(join(dir, 'pki'), l.file, l, cas[l.ca], issue))),
+    Promise.all(confs.map((kc) => ensureKubeconfig(join(dir, kc.file), kc, cas.ca, issue))),
+  ]);
+  for (const [i, leaf] of leaves.entries()) {
+    if (leafMade[i]) written.push(rel(`pki/${leaf.file}.crt`), rel(`pki/${leaf.file}.key`));
   }
-  for (const kc of kubeconfigProfiles(spec, node, version, { first: opts.first })) {
-    if (await ensureKubeconfig(join(dir, kc.file), kc, cas.ca, issue)) written.push(rel(kc.file));
-  }
+  for (const [i, kc] of confs.entries()) if (confMade[i]) written.push(rel(kc.file));
   return { written };
 }
 

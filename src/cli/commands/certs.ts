@@ -15,6 +15,7 @@ interface CertsOptions extends FleetFlagValues {
   nodes?: string | boolean;
   place?: boolean;
   readyzTimeout?: string;
+  settle?: string;
 }
 
 type FleetCluster = typeof import('../../fleet/cluster.js');
@@ -112,7 +113,12 @@ export function certsCommand(makeCtx: ContextFactory): Command {
     )
     .option('--nodes [selector]', 'also read (or renew on) the masters over SSH (default: masters)')
     .option('--no-place', 'renew: only re-issue on this machine, do not touch the nodes')
-    .option('--readyz-timeout <seconds>', 'renew: how long to wait for each API server to be ready', '300');
+    .option('--readyz-timeout <seconds>', 'renew: how long to wait for each API server to be ready', '300')
+    .option(
+      '--settle <seconds>',
+      'renew, on nodes without a working crictl: how long kubelet gets to stop the static pods',
+      '20',
+    );
   addFleetFlags(cmd);
   cmd.action(async (name: string, action: string | undefined, opts: CertsOptions, command: Command) => {
     const ctx = makeCtx(command);
