@@ -65,9 +65,11 @@ export interface AuthEnv {
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 /**
- * Order: the configured key file, the ssh-agent, the default keys in ~/.ssh (only when neither a key
- * nor a password was configured), then the password (also offered as keyboard-interactive, which
- * is how PAM-only servers ask for it).
+ * Order: what the cluster spec configures first (the key file, then the password, also offered as
+ * keyboard-interactive, which is how PAM-only servers ask for it), then the ssh-agent, then the
+ * default keys in ~/.ssh when neither a key nor a password was configured. Configured methods go
+ * first because sshd disconnects after MaxAuthTries (6) failures, which an agent full of keys
+ * would otherwise use up.
  */
 export async function planAuth(c: SshCredentials, where: string, a: AuthEnv): Promise<AuthPlan> {
   const methods: AuthPlan['methods'] = [];
@@ -80,6 +82,23 @@ export async function planAuth(c: SshCredentials, where: string, a: AuthEnv): Pr
       type: 'publickey',
       label: `publickey ${c.privateKeyFile}`,
       make: (username) => ({ type: 'publickey', username, key }),
+    });
+  }
+  if (c.password !== undefined) {
+    const password = c.password;
+    methods.push({
+      type: 'password',
+      label: 'password',
+      make: (username) => ({ type: 'password', username, password }),
+    });
+    methods.push({
+      type: 'keyboard-interactive',
+      label: 'keyboard-interactive',
+      make: (username) => ({
+        type: 'keyboard-interactive',
+        username,
+        prompt: (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => password)),
+      }),
     });
   }
   const agent = a.env.SSH_AUTH_SOCK;
@@ -98,23 +117,6 @@ export async function planAuth(c: SshCredentials, where: string, a: AuthEnv): Pr
         make: (username) => ({ type: 'publickey', username, key }),
       });
     }
-  }
-  if (c.password !== undefined) {
-    const password = c.password;
-    methods.push({
-      type: 'password',
-      label: 'password',
-      make: (username) => ({ type: 'password', username, password }),
-    });
-    methods.push({
-      type: 'keyboard-interactive',
-      label: 'keyboard-interactive',
-      make: (username) => ({
-        type: 'keyboard-interactive',
-        username,
-        prompt: (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => password)),
-      }),
-    });
   }
   if (methods.length === 0) {
     throw new NodeError(
