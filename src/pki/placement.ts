@@ -83,7 +83,6 @@ export function planPlacement(
     }
   }
   for (const kc of kubeconfigProfiles(spec, node, version, { first: opts.kubelet })) {
-    if (kc.file === 'kubelet.conf' && !opts.kubelet) continue;
     files.push({
       path: `${KUBERNETES_DIR}/${kc.file}`,
       content: need(own, kc.file, `${node.name}/`),

@@ -142,6 +142,9 @@ describe('kubeadm kubeconfig profiles', () => {
       who,
     );
     expect(external).toMatchObject({ server: 'https://198.51.100.7:8443', o: ['system:masters'] });
+    expect(controlKubeconfigProfile(spec(), 'v1.31.2', who, '192.0.2.12').server).toBe(
+      'https://192.0.2.12:6443',
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { request } from 'node:https';
 import { type Script, script, sh } from '../fleet/script.js';
-import { API_BIND_PORT, urlHost } from './profiles.js';
+import { API_BIND_PORT } from './profiles.js';
 
 /**
  * After new certificates are placed, the control-plane static pods must restart to load them. kubelet
@@ -91,8 +91,4 @@ export async function waitReadyz(
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 2000));
   }
-}
-
-export function readyzUrl(ip: string, port = API_BIND_PORT): string {
-  return `https://${urlHost(ip)}:${port}/readyz`;
 }

@@ -300,8 +300,6 @@ export async function ensureControlKubeconfig(
 
 export interface ClusterPkiOptions extends EnsureOptions {
   who: { user: string; host: string };
-  /** Masters to (re)make leaves for; default all. The first master always gets kubelet.conf. */
-  only?: string[];
   /** Address this machine reaches the API at, when not the first master's. */
   reachable?: string;
 }
@@ -319,7 +317,6 @@ export async function ensureClusterPki(
 ): Promise<EnsureResult> {
   const { cas, written } = await ensureCas(paths.pki, spec, opts.now);
   for (const [i, node] of masters.entries()) {
-    if (opts.only && !opts.only.includes(node.name)) continue;
     const r = await ensureNodePki(paths.pki, cas, spec, version, node, { ...opts, first: i === 0 });
     written.push(...r.written);
   }

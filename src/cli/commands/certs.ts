@@ -99,8 +99,15 @@ function printRows(ctx: CommandContext, rows: CertRow[]): void {
   ctx.out.result(data, data, columns);
 }
 
-function who(): { user: string; host: string } {
-  return { user: userInfo().username, host: hostname() };
+/** Names this machine's client certificate; a uid without a passwd entry falls back to $USER. */
+function who(env: NodeJS.ProcessEnv): { user: string; host: string } {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = env.USER ?? 'unknown';
+  }
+  return { user, host: hostname() };
 }
 
 export function certsCommand(makeCtx: ContextFactory): Command {
@@ -160,7 +167,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
     try {
       const renewOpts = {
         now,
-        who: who(),
+        who: who(ctx.env),
         place: opts.place !== false,
         readyzTimeoutMs: timeout * 1000,
         progress: (msg: string) => ctx.out.info(msg),
