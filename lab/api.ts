@@ -423,7 +423,7 @@ async function labProcesses(id: string) {
     const ino = await netnsInode(n);
     if (ino !== undefined) inodes.add(ino);
   }
-  return findProcesses(inodes, `--network-namespace-path=/run/netns/${sealedNetns(id)}.`);
+  return findProcesses(inodes, `--machine=${sealedNetns(id)}.`);
 }
 
 async function teardown(id: string): Promise<void> {

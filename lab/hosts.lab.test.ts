@@ -221,6 +221,26 @@ describe('system hosts', () => {
     expect(existsSync('/etc/systemd/system/t-hosts.service')).toBe(false);
   });
 
+  it("keep their nspawn supervisors free of other labs' namespace mounts", () => {
+    const supervisors = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`--machine=klab.${ID}.`);
+        } catch {
+          return false;
+        }
+      });
+    expect(supervisors.length).toBeGreaterThanOrEqual(3);
+    for (const p of supervisors) {
+      const nsfs = readFileSync(`/proc/${p}/mountinfo`, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(' nsfs '));
+      expect(nsfs.length).toBeLessThanOrEqual(1);
+      for (const l of nsfs) expect(l).toContain(`${lab.dir}/hosts/`);
+    }
+  });
+
   it('carry etcd, haproxy and node, with the packaged services not enabled', async () => {
     const r = await hostExec(lab, 's002', [
       'sh',

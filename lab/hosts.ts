@@ -159,6 +159,8 @@ export async function prepareSystem(
 ) {
   const up = `${h.dir}/upper`;
   await Promise.all([dir(`${h.dir}/work`), dir(`${h.dir}/merged`), dir(up)]);
+  // Where the host's own netns is bind-mounted inside its nspawn mount namespace.
+  await file(`${h.dir}/netns`, '', 0o600);
   await dir(`${up}/etc`);
   const acc = await writeEtc(`${up}/etc`, h, base, hashes[0], hashes[1]);
   // The rootfs already has root's dot-files; the upper /root only adds the key.
@@ -212,9 +214,16 @@ const SYSTEM_CAPS = 'CAP_NET_ADMIN,CAP_IPC_LOCK';
 export async function launchSystem(h: HostPlan, rootfs: string, plan: AddressPlan, machineName: string) {
   await must(['ip', '-n', h.netns, '-b', '-'], { input: hostIpBatch(h.ip, plan) });
   // The overlay is mounted in a private mount namespace that nspawn then inherits, so it vanishes
-  // with the host and the machine's mount table never holds it.
-  const mountThenExec =
-    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" && shift 4 && exec "$@"';
+  // with the host and the machine's mount table never holds it. That namespace starts as a copy of
+  // the machine's, whose /run/netns mounts would keep every other lab's namespaces alive for as long
+  // as this host lives: only the host's own netns is kept, at a private path.
+  const mountThenExec = [
+    'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4"',
+    'mount --bind "/run/netns/$5" "$6"',
+    'umount -l /run/netns',
+    'shift 6',
+    'exec "$@"',
+  ].join(' && ');
   return spawnDetached(
     [
       'unshare',
@@ -230,6 +239,8 @@ export async function launchSystem(h: HostPlan, rootfs: string, plan: AddressPla
       `${h.dir}/upper`,
       `${h.dir}/work`,
       `${h.dir}/merged`,
+      h.netns,
+      `${h.dir}/netns`,
       'systemd-nspawn',
       '--quiet',
       `--directory=${h.dir}/merged`,
@@ -239,7 +250,7 @@ export async function launchSystem(h: HostPlan, rootfs: string, plan: AddressPla
       '--keep-unit',
       `--machine=${machineName}`,
       `--hostname=${h.name}`,
-      `--network-namespace-path=/run/netns/${h.netns}`,
+      `--network-namespace-path=${h.dir}/netns`,
       `--capability=${SYSTEM_CAPS}`,
       '--console=passive',
       '--link-journal=no',

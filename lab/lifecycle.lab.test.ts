@@ -1,5 +1,6 @@
 // Several labs at once, their sealing, and recovery of a broken lab (light hosts only: fast).
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labStatus, labUp } from './api.js';
 import { ssh } from './support/ssh.js';
@@ -48,6 +49,12 @@ describe('labs side by side', () => {
     // The gateway address itself is reachable: a refused connection proves the packet arrived.
     const gw = await tcp(a, 'l001', a.gatewayIp, 1);
     expect(gw.stderr).toMatch(/refused/);
+  });
+
+  it("hold no mount of another lab's namespaces (which would keep them alive after its down)", () => {
+    for (const h of [...a.hosts, ...b.hosts]) {
+      expect(readFileSync(`/proc/${h.pid}/mountinfo`, 'utf8')).not.toMatch(/nsfs/);
+    }
   });
 
   it('keep /etc private between labs too', async () => {
