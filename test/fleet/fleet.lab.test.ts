@@ -200,6 +200,30 @@ describe('logins', () => {
       expect(r.error).toBeUndefined();
       expect(r.stdout.split(' ')[0]).toBe(l1.ip);
     }
+
+    const env = cliEnv();
+    const key = l1.keyPath;
+    const reg = await kubeon(
+      [
+        'create',
+        'c5',
+        'v1.31.2',
+        '-m',
+        host('l002').ip,
+        '--default-pk-file',
+        key,
+        '--bastion',
+        `root@${l1.ip}:22`,
+        '--bastion-pk-file',
+        key,
+        '--register-only',
+      ],
+      env,
+    );
+    expect(reg.code).toBe(0);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: remote shell expansion
+    const ex = await kubeon(['exec', 'c5@all', '--', 'echo "${SSH_CONNECTION%% *}"'], env);
+    expect(ex.stdout).toBe(`l002 | ${l1.ip}\n`);
   });
 });
 
