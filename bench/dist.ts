@@ -5,7 +5,7 @@
 // Model for real networks (S bundle size, N nodes, U control uplink, L node links, s seeds):
 //   direct push  T ≈ N·S/U                       (the uplink carries every copy)
 //   fan-out      T ≈ s·S/U + ⌈log2(N/s)⌉·S/L      (s copies on the uplink, then holders double per round)
-// e.g. N=300, S=300 MB, U=L=1 Gbit/s (≈118 MB/s): direct ≈ 12.7 min, fan-out ≈ 5 s + 8·2.5 s ≈ 26 s.
+// e.g. N=300, S=300 MB, U=L=1 Gbit/s (125 MB/s): direct ≈ 720 s = 12 min, fan-out ≈ 4.8 s + 8·2.4 s ≈ 24 s.
 // In the lab every host shares the machine's two cores, so node-to-node rounds are capped by SSH
 // encryption on those cores instead of by L; the table prints the model next to the measurement.
 import 'reflect-metadata';
