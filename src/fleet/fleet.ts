@@ -24,7 +24,6 @@ import {
   failureOf,
   type JumpHost,
   NodeError,
-  type NodeFailure,
   type PutResult,
   type RunResult,
 } from './types.js';
@@ -201,24 +200,6 @@ export class Fleet {
       this.conns.set(k, c);
     }
     return c;
-  }
-
-  /** Connects to every target (bounded), returning the failures by node name. */
-  async connectAll(targets: readonly FleetTarget[]): Promise<Map<string, NodeFailure>> {
-    const failures = new Map<string, NodeFailure>();
-    await Promise.all(
-      targets.map((t) =>
-        this.limit(async () => {
-          try {
-            await this.connection(t);
-          } catch (err) {
-            failures.set(t.name, failureOf(err));
-          }
-        }),
-      ),
-    );
-    await this.opts.hostKeys.pins.save();
-    return failures;
   }
 
   /**
