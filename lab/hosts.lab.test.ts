@@ -279,6 +279,16 @@ describe('lab lifecycle', () => {
     }
   });
 
+  it('exec and fault work from the command line', async () => {
+    const cli = (...args: string[]) =>
+      execFileSync('npx', ['tsx', 'lab/cli.ts', args[0] ?? '', '--id', ID, ...args.slice(1)]).toString();
+    expect(cli('exec', 's002', '--', 'hostname')).toBe('s002\n');
+    cli('fault', 'l002', 'down');
+    expect((await ssh(lab, host('l002'), 'true', { connectTimeout: 2 })).code).toBe(255);
+    cli('fault', 'l002', 'up');
+    expect((await ssh(lab, host('l002'), 'true')).code).toBe(0);
+  });
+
   it('down leaves no namespace, mount, bridge, process or state behind; down again is a no-op', async () => {
     const pids = lab.hosts.map((h) => h.pid);
     await labDown(ID);
