@@ -18,7 +18,9 @@ import { HostKeyPins } from '../../src/fleet/hostkeys.js';
 import { MemoryLog } from '../../src/fleet/log.js';
 import type { FleetTarget } from '../../src/fleet/types.js';
 import { kubeadmApiVersion, kubeadmPkiConfig } from '../../src/pki/kubeadm.js';
+import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
 import { type PlacedFile, placeFiles, readPlacement } from '../../src/pki/placement.js';
+import { waitReadyz } from '../../src/pki/renew.js';
 import { ensureClusterPki } from '../../src/pki/store.js';
 import { run } from './support.js';
 
@@ -220,7 +222,11 @@ describe("kubeadm on kubeon's PKI", () => {
   }, 300_000);
 
   it("every API server serves kubeon's certificate and the control kubeconfig works with kubectl", async () => {
+    const k = parseKubeconfig(readFileSync(paths.kubeconfig, 'utf8'))!;
+    const creds = { caPem: k.caPem!, certPem: k.certPem!, keyPem: k.keyPem!, servername: ENDPOINT };
     for (const h of lab.hosts) {
+      // A joined master's API server comes up a moment after `kubeadm join` returns.
+      expect(await waitReadyz(h.ip, creds, { timeoutMs: 120_000, intervalMs: 1000 }), h.name).toBe(true);
       const crt = placed.get(h.name)!.find((f) => f.path === '/etc/kubernetes/pki/apiserver.crt')!;
       expect(await servedFingerprint(h.ip)).toBe(fingerprintOf(crt.content));
     }
