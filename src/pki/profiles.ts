@@ -221,7 +221,7 @@ export function leafProfiles(spec: ClusterSpec, node: PkiNode, version: string):
 
 /**
  * kubeadm's kubeconfig files for a master. admin/super-admin talk to the control-plane endpoint and
- * controller-manager/scheduler to their own API server. kubelet.conf is made only for the first master
+ * controller-manager/scheduler to their own API server (since 1.19.1/1.20, kubernetes/kubernetes#94398). kubelet.conf is made only for the first master
  * (joining masters get theirs by TLS bootstrap, and kubeadm join refuses an existing one); it points at
  * the endpoint until 1.32 and at the local API server from 1.33, where ControlPlaneKubeletLocalMode
  * became default (beta 1.33, GA 1.35; kubernetes/kubernetes#129956, #134106).
