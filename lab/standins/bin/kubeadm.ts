@@ -668,6 +668,13 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
   if (podSubnet) p.podSubnet = podSubnet;
   p.dnsDomain = getStr(cluster, 'networking.dnsDomain') ?? p.dnsDomain;
   p.certDir = getStr(cluster, 'certificatesDir') ?? p.certDir;
+  // certificates a joining node makes follow the cluster's settings, not the join config's
+  const validity = getStr(cluster, 'certificateValidityPeriod');
+  if (validity) p.validityMs = durationMs(validity);
+  const caValidity = getStr(cluster, 'caCertificateValidityPeriod');
+  if (caValidity) p.caValidityMs = durationMs(caValidity);
+  const enc = getStr(cluster, 'encryptionAlgorithm');
+  if (enc === 'ECDSA-P256' || enc?.startsWith('RSA-')) p.algo = enc as Plan['algo'];
   const cpe = getStr(cluster, 'controlPlaneEndpoint');
   if (cpe) p.controlPlaneEndpoint = cpe;
   p.etcd.local = !get(cluster, 'etcd.external');

@@ -221,6 +221,11 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
     },
   };
   if (config) plan.config = config;
+  if (plan.validityMs > plan.caValidityMs) {
+    process.stderr.write(
+      `W: [config] certificateValidityPeriod: ${validity} is more than caCertificateValidityPeriod: ${caValidity ?? '87600h0m0s'}\n`,
+    );
+  }
   const endpoint = str(flags, 'control-plane-endpoint') ?? getStr(cluster, 'controlPlaneEndpoint');
   if (endpoint) plan.controlPlaneEndpoint = endpoint;
   const pod = str(flags, 'pod-network-cidr') ?? getStr(cluster, 'networking.podSubnet');

@@ -154,16 +154,35 @@ describe('stand-ins on lab system hosts', () => {
   });
 
   it('two control-plane joins, one at a time, give a real 3-member etcd cluster', async () => {
-    for (const host of ['s002', 's003']) {
-      const r = await sh(
-        host,
-        `${join} --control-plane --certificate-key "$(cat)" --apiserver-advertise-address ${ip(host)}`.replace(
-          '"$(cat)"',
-          certKey,
-        ),
-      );
-      expect(r.code, `${host}: ${r.stdout}\n${r.stderr}`).toBe(0);
-    }
+    const first = await sh(
+      's002',
+      `${join} --control-plane --certificate-key ${certKey} --apiserver-advertise-address ${ip('s002')}`,
+    );
+    expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
+    // a later master joins the way kubeon's "add" does: fresh certificate key, fresh token
+    const upload = await hostExec(lab, 's001', [
+      'kubeadm',
+      'init',
+      'phase',
+      'upload-certs',
+      '--upload-certs',
+    ]);
+    expect(upload.code, upload.stderr).toBe(0);
+    const key = upload.stdout.trim().split('\n').pop()!;
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    const print = await hostExec(lab, 's001', [
+      'kubeadm',
+      'token',
+      'create',
+      '--print-join-command',
+      '--certificate-key',
+      key,
+    ]);
+    expect(print.stdout).toMatch(
+      /^kubeadm join apiserver\.cluster\.local:6443 --token \S+ --discovery-token-ca-cert-hash sha256:[0-9a-f]{64} --control-plane --certificate-key [0-9a-f]{64} $/m,
+    );
+    const second = await sh('s003', `${print.stdout.trim()} --apiserver-advertise-address ${ip('s003')}`);
+    expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0);
     const list = await members();
     expect(list).toHaveLength(3);
     expect(list.map((m) => m.name).sort()).toEqual(['s001', 's002', 's003']);
@@ -209,6 +228,13 @@ describe('stand-ins on lab system hosts', () => {
     expect(refused.status).toBe(401);
     const anonymous = await get(`${url}/api/v1/nodes`, { ca });
     expect(anonymous.status).toBe(403);
+  });
+
+  it('certs check-expiration reports the validity the config asked for', async () => {
+    const r = await hostExec(lab, 's002', ['kubeadm', 'certs', 'check-expiration']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^apiserver\s+\w{3} \d\d, \d{4} \d\d:\d\d UTC\s+99y\s+ca\s+no$/m);
+    expect(r.stdout).toMatch(/^ca\s+\w{3} \d\d, \d{4} \d\d:\d\d UTC\s+9y\s+no$/m);
   });
 
   it('default/kubernetes lists every live apiserver', async () => {

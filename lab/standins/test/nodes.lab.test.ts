@@ -66,17 +66,60 @@ spec:
 
 beforeAll(async () => {
   await labDown(ID);
-  lab = await labUp({ id: ID, system: 2 });
+  lab = await labUp({ id: ID, system: 3 });
   const endpoint = `${ip('s001')} apiserver.cluster.local`;
-  await Promise.all(
-    lab.hosts.map((h) =>
-      installStandins(on(h.name), { kubernetes: 'v1.30.14', containerd: '1.7.27', hosts: [endpoint] }),
+  await Promise.all([
+    ...['s001', 's002'].map((h) =>
+      installStandins(on(h), { kubernetes: 'v1.30.14', containerd: '1.7.27', hosts: [endpoint] }),
     ),
-  );
+    installStandins(on('s003'), {
+      kubernetes: 'v1.37.1',
+      containerd: '2.2.1',
+      hosts: [`${ip('s003')} apiserver.cluster.local`],
+    }),
+  ]);
 });
 
 afterAll(async () => {
   await labDown(ID);
+});
+
+describe('1.37 stand-ins with containerd 2.x', () => {
+  it('init runs etcd from a 3.6 manifest on the etcd 3.4 here and reports v1.37.1', async () => {
+    await put(
+      on('s003'),
+      '/root/kubeadm.yaml',
+      `apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint: {advertiseAddress: ${ip('s003')}}
+nodeRegistration: {criSocket: unix:///run/containerd/containerd.sock}
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.37.1
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+`,
+      '0600',
+    );
+    const r = await hostExec(lab, 's003', ['kubeadm', 'init', '--config', '/root/kubeadm.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+    const manifest = await sh(
+      's003',
+      'cat /etc/kubernetes/manifests/etcd.yaml; ps -eo args | grep "^/usr/bin/etcd"',
+    );
+    expect(manifest.stdout).toContain('image: registry.k8s.io/etcd:3.6.6-0');
+    expect(manifest.stdout).toContain('--feature-gates=InitialCorruptCheck=true');
+    expect(manifest.stdout).toContain('--experimental-initial-corrupt-check=true');
+    const v = await sh(
+      's003',
+      'kubectl --kubeconfig /etc/kubernetes/admin.conf version; grep -c pod-infra /var/lib/kubelet/kubeadm-flags.env',
+    );
+    expect(v.stdout).toContain('Server Version: v1.37.1');
+    expect(v.stdout.trim().endsWith('0')).toBe(true);
+  });
 });
 
 describe('1.30 stand-ins: worker join, static pods, upgrade', () => {
