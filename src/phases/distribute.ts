@@ -188,7 +188,6 @@ async function setup(
   },
 ): Promise<FleetTarget[]> {
   const sums = `${files.map((f) => `${f.sha256}  ${f.name}`).join('\n')}\n`;
-  const names = files.map((f) => f.name);
   const perUser = (t: FleetTarget): Script => {
     const body = [
       sh`umask 077`,
@@ -198,17 +197,7 @@ async function setup(
       sh`printf '%s' ${sums} > "$stage/sums"`,
     ];
     if (s.key) {
-      const recv = [
-        '#!/bin/sh',
-        '# kubeon fan-out receive command: keeps only the listed files, and only if their sha256 matches.',
-        'set -eu',
-        `cd ${shqStage(s.stage)}/in`,
-        `if ! tar -xf - --no-same-owner --no-same-permissions -- ${names.map(shqName).join(' ')}; then`,
-        `  rm -f -- ${names.map(shqName).join(' ')}; exit 1`,
-        'fi',
-        `if ! sha256sum -c --quiet ../sums; then rm -f -- ${names.map(shqName).join(' ')}; exit 1; fi`,
-        '',
-      ].join('\n');
+      const recv = renderReceiveCommand(s.stage, files);
       const expiry = new Date(Date.now() + 3 * 3600_000).toISOString().replace(/[-:T]/g, '').slice(0, 12);
       const entry = `restrict,from="${s.from.join(',')}",expiry-time="${expiry}Z",command="${s.stage}/recv" ${s.key.public}`;
       body.push(
@@ -231,6 +220,29 @@ async function setup(
     else ready.push(nodes[i]!);
   }
   return ready;
+}
+
+/**
+ * The forced command of the temporary key: reads a tar of the bundle from stdin into `<stage>/in`,
+ * keeping only the listed names, only as plain files, and only if `<stage>/sums` vouches for them.
+ */
+export function renderReceiveCommand(stage: string, files: readonly BundleFile[]): string {
+  const names = files.map((f) => shqName(f.name)).join(' ');
+  return [
+    '#!/bin/sh',
+    '# kubeon fan-out receive command: keeps only the listed files, and only if their sha256 matches.',
+    'set -eu',
+    `cd ${shqStage(stage)}/in`,
+    `if ! tar -xf - --no-same-owner --no-same-permissions -- ${names}; then`,
+    `  rm -f -- ${names}; exit 1`,
+    'fi',
+    // Only plain files count: a symlink from a peer must not point the checks (or install) elsewhere.
+    `for n in ${names}; do`,
+    '  if [ -L "$n" ] || [ ! -f "$n" ]; then rm -f -- "$n"; echo "$n is not a regular file" >&2; exit 1; fi',
+    'done',
+    `if ! sha256sum -c --quiet ../sums; then rm -f -- ${names}; exit 1; fi`,
+    '',
+  ].join('\n');
 }
 
 function shqStage(stage: string): string {
