@@ -3,7 +3,9 @@ import { link, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import ssh2 from 'ssh2';
-import type { BundleFile } from '../artifacts/bundle.js';
+import { type BundleFile, nodeBundle } from '../artifacts/bundle.js';
+import type { ArtifactSet } from '../artifacts/ensure.js';
+import type { Arch, NodeRole } from '../artifacts/plan.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { raw, type Script, script, sh } from '../fleet/script.js';
 import type { FleetTarget, NodeFailure } from '../fleet/types.js';
@@ -24,6 +26,14 @@ export type { BundleFile };
 export interface NodeBundle {
   target: FleetTarget;
   files: BundleFile[];
+}
+
+/** Each node's bundle from an artifact set, by the role and architecture the node has. */
+export function bundlesFor(
+  set: ArtifactSet,
+  nodes: readonly { target: FleetTarget; role: NodeRole; arch: Arch }[],
+): NodeBundle[] {
+  return nodes.map((n) => ({ target: n.target, files: nodeBundle(set, n.role, n.arch).files }));
 }
 
 export interface DistributeOptions {
