@@ -34,12 +34,13 @@ export async function readNodeCerts(
   pkiDir: string,
   masters: readonly MasterTarget[],
   now: Date,
+  timeoutMs = 60_000,
 ): Promise<NodeReadResult> {
   const cas = await readCaCerts(pkiDir);
   const results = await fleet.run(
     masters.map((m) => m.target),
     script('read certificates', raw(NODE_CERTS_SCRIPT)),
-    { timeoutMs: 60_000 },
+    { timeoutMs },
   );
   const out: NodeReadResult = { rows: [], failures: [] };
   for (const [i, r] of results.entries()) {
@@ -58,6 +59,8 @@ export interface RenewOptions {
   readyzTimeoutMs: number;
   /** Seconds kubelet gets to stop the static pods when the node has no crictl to ask. */
   settleSeconds?: number;
+  /** Limit for the restart step on each master (default 3 minutes). */
+  stepTimeoutMs?: number;
   progress?: (msg: string) => void;
 }
 
@@ -115,7 +118,7 @@ export async function renewCertificates(
     await placeFiles(fleet, m.target, files, dirname(paths.pki));
     opts.progress?.(`${m.node.name}: restarting the control-plane static pods`);
     const [r] = await fleet.run([m.target], restartStaticPodsScript(60, opts.settleSeconds), {
-      timeoutMs: 180_000,
+      timeoutMs: opts.stepTimeoutMs ?? 180_000,
     });
     if (r?.error) {
       throw new KubeonError(`restarting the control plane on ${m.node.name} failed: ${r.error.message}`, {

@@ -294,6 +294,14 @@ describe('kubeon certs', () => {
     );
   });
 
+  it('exits 2 for an unknown action or a bad flag value, before touching anything', async () => {
+    expect((await cli('certs', 'blue', 'rotate')).code).toBe(2);
+    const bad = await cli('certs', 'blue', 'renew', '--settle', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--settle soon is not a whole number of seconds');
+    expect((await cli('certs', 'blue', 'renew', '--timeout', 'never')).code).toBe(2);
+  });
+
   it('exits 2 for an unknown cluster', async () => {
     const { code, err } = await cli('certs', 'nosuch');
     expect(code).toBe(2);

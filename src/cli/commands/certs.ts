@@ -5,6 +5,7 @@ import { parseSelector, selectNodes } from '../../cluster/selectors.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import type { ClusterState } from '../../cluster/state.js';
 import { badInput, KubeonError } from '../../core/errors.js';
+import type { FleetSettings } from '../../fleet/cluster.js';
 import type { Fleet } from '../../fleet/fleet.js';
 import { type CertRow, formatResidual, localInventory } from '../../pki/inventory.js';
 import { type MasterTarget, readNodeCerts, renewCertificates } from '../../pki/operations.js';
@@ -56,7 +57,7 @@ async function withFleet<T>(
   ctx: CommandContext,
   spec: ClusterSpec,
   masters: MasterTarget[],
-  flags: FleetFlagValues,
+  settings: FleetSettings,
   command: string,
   fn: (fleet: Fleet) => Promise<T>,
 ): Promise<T> {
@@ -69,9 +70,7 @@ async function withFleet<T>(
     fc.jumpHostOf(spec, ctx.env),
   );
   const log = FileLog.open(paths.logs, command, redactor);
-  const fleet = new Fleet(
-    await fc.clusterFleetOptions(spec, paths.knownHosts, fleetSettings(flags), ctx.env, log),
-  );
+  const fleet = new Fleet(await fc.clusterFleetOptions(spec, paths.knownHosts, settings, ctx.env, log));
   try {
     return await fn(fleet);
   } finally {
@@ -118,7 +117,10 @@ export function certsCommand(makeCtx: ContextFactory): Command {
       '[action]',
       'renew: re-issue leaves from the existing CAs, place them, restart masters one by one',
     )
-    .option('--nodes [selector]', 'also read (or renew on) the masters over SSH (default: masters)')
+    .option(
+      '--nodes [selector]',
+      'list: also read the certificates on the masters over SSH; renew: which masters (default: all masters)',
+    )
     .option('--no-place', 'renew: only re-issue on this machine, do not touch the nodes')
     .option('--readyz-timeout <seconds>', 'renew: how long to wait for each API server to be ready', '300')
     .option(
@@ -129,6 +131,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
   addFleetFlags(cmd);
   cmd.action(async (name: string, action: string | undefined, opts: CertsOptions, command: Command) => {
     const ctx = makeCtx(command);
+    const settings = fleetSettings(opts);
     const paths = await ctx.store.requireCluster(name);
     const spec = await ctx.store.readSpec(name);
     const state = await ctx.store.readState(name);
@@ -139,8 +142,8 @@ export function certsCommand(makeCtx: ContextFactory): Command {
       const rows = await localInventory(paths.pki, paths.kubeconfig, now);
       if (opts.nodes !== undefined) {
         const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
-        const remote = await withFleet(ctx, spec, masters, opts, 'certs', (fleet) =>
-          readNodeCerts(fleet, paths.pki, masters, now),
+        const remote = await withFleet(ctx, spec, masters, settings, 'certs', (fleet) =>
+          readNodeCerts(fleet, paths.pki, masters, now, settings.timeoutMs),
         );
         rows.push(...remote.rows);
         for (const f of remote.failures) ctx.out.warn(`${f.node}: ${f.message}`);
@@ -162,6 +165,10 @@ export function certsCommand(makeCtx: ContextFactory): Command {
     if (!Number.isInteger(timeout) || timeout <= 0) {
       throw badInput(`--readyz-timeout ${opts.readyzTimeout} is not a whole number of seconds`, 'e.g. 300');
     }
+    const settle = Number(opts.settle);
+    if (!Number.isInteger(settle) || settle < 0) {
+      throw badInput(`--settle ${opts.settle} is not a whole number of seconds`, 'e.g. 20');
+    }
     const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
     const lock = await ctx.store.lock(name, ctx.commandLine);
     try {
@@ -170,12 +177,14 @@ export function certsCommand(makeCtx: ContextFactory): Command {
         who: who(ctx.env),
         place: opts.place !== false,
         readyzTimeoutMs: timeout * 1000,
+        settleSeconds: settle,
+        ...(settings.timeoutMs !== undefined ? { stepTimeoutMs: settings.timeoutMs } : {}),
         progress: (msg: string) => ctx.out.info(msg),
       };
       const result =
         opts.place === false
           ? await renewCertificates(undefined, paths, spec, version, masters, renewOpts)
-          : await withFleet(ctx, spec, masters, opts, 'certs-renew', (fleet) =>
+          : await withFleet(ctx, spec, masters, settings, 'certs-renew', (fleet) =>
               renewCertificates(fleet, paths, spec, version, masters, renewOpts),
             );
       ctx.out.info(
