@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SPEC } from '../../lab/mirror/layout.js';
 import { KubeonError } from '../core/errors.js';
 import { nodeBundle } from './bundle.js';
 import { CATALOG, CatalogSchema, checkVersionSupported, minorsOf } from './catalog.js';
@@ -308,5 +309,17 @@ describe('node bundles', () => {
       },
     ]);
     expect(worker.files.find((f) => f.name.startsWith('image-'))!.path).toBe('/cache/sha256/img-arm64');
+  });
+});
+
+describe('lab mirror coverage', () => {
+  it("the lab mirror's default tree holds every runtime file the catalog names for its Kubernetes versions", () => {
+    for (const version of DEFAULT_SPEC.kubernetes) {
+      const v = checkVersionSupported(version);
+      expect(DEFAULT_SPEC.containerd, version).toContain(v.containerd);
+      expect(DEFAULT_SPEC.runc, version).toContain(v.runc);
+      expect(DEFAULT_SPEC.crictl, version).toContain(v.crictl);
+      expect(DEFAULT_SPEC.cni, version).toContain(v.cni);
+    }
   });
 });
