@@ -192,6 +192,14 @@ function writeKubeletFiles(p: Plan, configYaml: string): void {
   if (VERSION.minor <= 33)
     flags.set('pod-infra-container-image', `${p.imageRepository}/pause:${factsFor(VERSION.minor).pause}`);
   if (p.node.name !== nodeName()) flags.set('hostname-override', p.node.name);
+  // a control plane gets its taints from mark-control-plane; other nodes register with them
+  const taints = (p.node.taints ?? []) as { key: string; value?: string; effect: string }[];
+  if (!p.join?.controlPlane && p.join && taints.length) {
+    flags.set(
+      'register-with-taints',
+      taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(','),
+    );
+  }
   for (const [k, v] of p.node.kubeletExtra) flags.set(k, v);
   const args = [...flags.entries()].map(([k, v]) => `--${k}=${v}`).join(' ');
   writeFileSync('/var/lib/kubelet/kubeadm-flags.env', `KUBELET_KUBEADM_ARGS="${args}"\n`, { mode: 0o644 });
@@ -649,6 +657,16 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
       '/api/v1/namespaces/kube-system/configmaps/kubeadm-config',
     ),
   );
+  await phase('preflight', async () => {
+    const existing = await bootstrap.find<{ status?: { conditions?: { type: string; status: string }[] } }>(
+      `/api/v1/nodes/${p.node.name}`,
+    );
+    if (existing?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+      throw new Error(
+        `a Node with name "${p.node.name}" and status "Ready" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node`,
+      );
+    }
+  });
   const clusterText = cm.data.ClusterConfiguration ?? '';
   const [clusterDoc] = parseYamlDocs(clusterText, 'kubeadm-config');
   const cluster = clusterDoc ?? {};
