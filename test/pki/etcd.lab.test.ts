@@ -17,14 +17,14 @@ import { raw, script } from '../../src/fleet/script.js';
 import type { FleetTarget } from '../../src/fleet/types.js';
 import { NODE_CERTS_SCRIPT, nodeInventory, readCaCerts } from '../../src/pki/inventory.js';
 import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
-import { type MasterTarget, renewCertificates } from '../../src/pki/operations.js';
+import type { MasterTarget } from '../../src/pki/operations.js';
 import { placeFiles, readPlacement } from '../../src/pki/placement.js';
 import { ensureClusterPki } from '../../src/pki/store.js';
 
 /**
  * kubeon's PKI on three plain lab hosts: placed over SSH by the fleet (files, owners, modes), then
  * used by a real three-member etcd (Debian etcd-server 3.4) with client and peer certificate
- * authentication, and read back and renewed the way `kubeon certs` does it.
+ * authentication, and read back the way `kubeon certs --nodes` does it (renew: kubeadm.lab.test.ts).
  */
 
 const ID = 't-pki-etcd';
@@ -339,68 +339,4 @@ describe('kubeon certs on the masters', () => {
     for (const r of rows)
       expect(r.residualSeconds, `${r.where} ${r.name}`).toBeGreaterThanOrEqual(NINETY_NINE_YEARS_S);
   });
-});
-
-describe('renew', () => {
-  /** A stand-in for kube-apiserver's /readyz: TLS with the placed certificate, client certs required. */
-  const READYZ = `
-const fs = require('node:fs'), https = require('node:https');
-const p = '/etc/kubernetes/pki';
-https.createServer({ key: fs.readFileSync(p + '/apiserver.key'), cert: fs.readFileSync(p + '/apiserver.crt'),
-  ca: fs.readFileSync(p + '/ca.crt'), requestCert: true, rejectUnauthorized: true },
-  (req, res) => res.end(req.url === '/readyz' ? 'ok' : 'no')).listen(6443, process.argv[2]);
-`;
-
-  it('re-issues from the same CAs, places, restarts and waits for /readyz one master at a time', async () => {
-    const before: Record<string, string> = {};
-    for (const m of masters) {
-      await mustSh(m.node.name, 'cat > /root/readyz.js', READYZ);
-      await daemon(m.node.name, `node /root/readyz.js ${m.node.ip}`, '/var/log/kubeon-pki-test-readyz.log');
-      await mustSh(
-        m.node.name,
-        'mkdir -p /etc/kubernetes/manifests && for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do echo "name: $p" > /etc/kubernetes/manifests/$p.yaml; done',
-      );
-      before[m.node.name] = await mustSh(
-        m.node.name,
-        'openssl x509 -in /etc/kubernetes/pki/apiserver.crt -noout -serial',
-      );
-    }
-    const caBefore = await mustSh('l001', 'sha256sum < /etc/kubernetes/pki/ca.crt');
-    const firstEvent = log.events.length;
-    const result = await renewCertificates(fleet, paths(), spec, VERSION, masters, {
-      now: new Date(),
-      who: { user: 'ops', host: 'ctl' },
-      place: true,
-      readyzTimeoutMs: 30_000,
-      settleSeconds: 1,
-    });
-    expect(result.placed).toEqual(['l001', 'l002', 'l003']);
-    for (const m of masters) {
-      const serial = await mustSh(
-        m.node.name,
-        'openssl x509 -in /etc/kubernetes/pki/apiserver.crt -noout -serial',
-      );
-      expect(serial).not.toBe(before[m.node.name]);
-      const v = await sh(
-        m.node.name,
-        'openssl verify -CAfile /etc/kubernetes/pki/ca.crt /etc/kubernetes/pki/apiserver.crt',
-      );
-      expect(v.stdout).toContain(': OK');
-      const manifests = await mustSh(
-        m.node.name,
-        'ls /etc/kubernetes/manifests; ls -d /etc/kubernetes/manifests.kubeon-restart 2>&1 || true',
-      );
-      expect(manifests).toContain('kube-apiserver.yaml');
-      expect(manifests).toContain('No such file');
-    }
-    expect(await mustSh('l001', 'sha256sum < /etc/kubernetes/pki/ca.crt')).toBe(caBefore);
-    // One master at a time: each master's copy and restart finish before the next master is touched.
-    const order = log.events
-      .slice(firstEvent)
-      .filter(
-        (e) => e.event === 'put' || (e.event === 'run' && e.purpose === 'restart control-plane static pods'),
-      )
-      .map((e) => `${e.event}:${e.node}`);
-    expect(order).toEqual(['put:l001', 'run:l001', 'put:l002', 'run:l002', 'put:l003', 'run:l003']);
-  }, 180_000);
 });

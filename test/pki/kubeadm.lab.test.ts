@@ -243,7 +243,6 @@ describe("kubeadm on kubeon's PKI", () => {
     expect(new Set(rows.map((r) => r.where))).toEqual(new Set(['control', 's001', 's002', 's003']));
   });
 
-  // One master keeps this test short; the etcd lab test covers the master-by-master order.
   it('kubeon certs renew --nodes re-issues, places and restarts that master through kubelet', async () => {
     const before = await Promise.all(lab.hosts.map((h) => servedFingerprint(h.ip)));
     const { code, err } = await cli(
@@ -265,6 +264,22 @@ describe("kubeadm on kubeon's PKI", () => {
       expect(served, h.name).toBe(fingerprintOf(local));
       if (h.name === 's002') expect(served, h.name).not.toBe(before[i]);
       else expect(served, h.name).toBe(before[i]);
+    }
+    expect(await nodeNames()).toEqual(['s001', 's002', 's003']);
+  }, 600_000);
+
+  it('kubeon certs renew goes through every master, one at a time', async () => {
+    const before = await Promise.all(lab.hosts.map((h) => servedFingerprint(h.ip)));
+    const { code, err } = await cli('certs', spec.name, 'renew', '--readyz-timeout', '120', '--settle', '3');
+    expect(code, err).toBe(0);
+    expect(err).toMatch(
+      /s001: placing[\s\S]*s001: waiting for \/readyz[\s\S]*s002: placing[\s\S]*s002: waiting for \/readyz[\s\S]*s003: placing/,
+    );
+    for (const [i, h] of lab.hosts.entries()) {
+      const local = readFileSync(join(paths.pki, 'nodes', h.name, 'pki', 'apiserver.crt'), 'utf8');
+      const served = await servedFingerprint(h.ip);
+      expect(served, h.name).not.toBe(before[i]);
+      expect(served, h.name).toBe(fingerprintOf(local));
     }
     expect(await nodeNames()).toEqual(['s001', 's002', 's003']);
   }, 600_000);
