@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labUp } from '../../api.js';
 import { standinExecutable } from '../index.js';
 import { type HostExec, installStandins, put } from '../install.js';
+import { selfSignedCA, signLeaf } from '../lib/pki.js';
 
 const ID = 't-standins-nodes';
 let lab: Lab;
@@ -119,6 +120,32 @@ cgroupDriver: systemd
     );
     expect(v.stdout).toContain('Server Version: v1.37.1');
     expect(v.stdout.trim().endsWith('0')).toBe(true);
+  });
+
+  it('an apiserver whose etcd client certificate comes from another CA cannot start', async () => {
+    const rogueCa = await selfSignedCA('etcd-ca', 3600e3, 'ECDSA-P256');
+    const rogue = await signLeaf(
+      rogueCa,
+      { cn: 'kube-apiserver-etcd-client', client: true, validityMs: 3600e3 },
+      undefined,
+      'ECDSA-P256',
+    );
+    await put(on('s003'), '/etc/kubernetes/pki/apiserver-etcd-client.crt', rogue.certPem, '0644');
+    await put(on('s003'), '/etc/kubernetes/pki/apiserver-etcd-client.key', rogue.key.pem, '0600');
+    // a changed manifest is what makes the kubelet restart the pod
+    await sh('s003', 'echo "# restart" >> /etc/kubernetes/manifests/kube-apiserver.yaml');
+    const journal = await until(
+      'the apiserver to give up on etcd',
+      async () => {
+        const r = await sh(
+          's003',
+          'journalctl -u kubelet --no-pager | grep "pod kube-apiserver: container kube-apiserver exited"',
+        );
+        return r.stdout.includes('etcd at https://127.0.0.1:2379') ? r.stdout : undefined;
+      },
+      90_000,
+    );
+    expect(journal).toContain('restarting failed container');
   });
 });
 
