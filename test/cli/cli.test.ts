@@ -118,6 +118,17 @@ describe('kubeon CLI', () => {
     expect(await new Store(e.KUBEON_HOME!).list()).toEqual([]);
   });
 
+  it('create checks the version against the catalog', async () => {
+    const old = await kubeon(['create', 'v1', 'v1.19.3', '-m', '192.0.2.1', '--dry-run'], env());
+    expect(old.code).toBe(2);
+    expect(old.stderr).toContain('1.19');
+    const dotZero = await kubeon(['create', 'v1', 'v1.31.0', '-m', '192.0.2.1', '--dry-run'], env());
+    expect(dotZero.code).toBe(2);
+    expect(dotZero.stderr).toContain('--allow-dot-zero');
+    const allowed = await kubeon(['create', 'v1', 'v1.31.0', '-m', '192.0.2.1', '--dry-run', '--allow-dot-zero'], env());
+    expect(allowed.code).toBe(0);
+  });
+
   it('create -f reads the file and flags override it', async () => {
     const e = env();
     const file = join(e.HOME!, 'cluster.yaml');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import YAML from 'yaml';
+import { checkVersionSupported } from '../../artifacts/catalog.js';
 import { type ClusterFlags, specFromFlags } from '../../cluster/from-flags.js';
 import { redactSpec } from '../../cluster/redact.js';
 import { validateClusterName, validateSpec } from '../../cluster/validate.js';
@@ -17,6 +18,7 @@ interface CreateOptions extends ClusterFlags, FleetFlagValues {
   dryRun?: boolean;
   registerOnly?: boolean;
   askPass?: boolean;
+  allowDotZero?: boolean;
 }
 
 const SPEC_FLAGS =
@@ -73,6 +75,7 @@ async function run(
     specFromFlags(name, version ?? '', flags, file),
     opts.file ?? 'command line',
   );
+  checkVersionSupported(spec.version, { allowDotZero: opts.allowDotZero });
   for (const w of warnings) ctx.out.warn(w);
 
   if (opts.dryRun) {
@@ -104,7 +107,8 @@ export function createCommand(makeCtx: ContextFactory): Command {
     .option(
       '--register-only',
       'record the cluster, check SSH to every node and pin host keys; install nothing',
-    );
+    )
+    .option('--allow-dot-zero', 'accept an X.Y.0 Kubernetes release (refused by default)');
   addClusterFlags(cmd);
   addNodeFlags(cmd);
   addFleetFlags(cmd);
