@@ -1,6 +1,6 @@
 // Both kinds of lab host, end to end, as root: isolation, logins, sudo, systemd, faults, teardown.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +200,7 @@ describe.each([
       `ssh-keyscan -t ed25519 ${host(a).ip} 2>/dev/null | ssh-keygen -lf -`,
     ]);
     expect(scanned.toString()).toContain(after);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -1,6 +1,6 @@
 // The OpenSSH client, driven the way the lab tests need it: key or password auth, never a prompt.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Lab, LabHost } from '../api.js';
 
@@ -17,6 +17,7 @@ function askpassScript(): string {
   if (!askpass) {
     const dir = mkdtempSync(`${tmpdir()}/lab-askpass-`);
     askpass = `${dir}/askpass`;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$LAB_PASS"\n', { mode: 0o700 });
   }
   return askpass;
