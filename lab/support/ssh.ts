@@ -1,7 +1,6 @@
 // The OpenSSH client, driven the way the lab tests need it: key or password auth, never a prompt.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Lab, LabHost } from '../api.js';
 
 export interface SshResult {
@@ -11,16 +10,14 @@ export interface SshResult {
   ms: number;
 }
 
-let askpass: string | undefined;
-/** A helper that answers ssh's password prompt from $LAB_PASS, so passwords never appear in argv. */
-function askpassScript(): string {
-  if (!askpass) {
-    const dir = mkdtempSync(`${tmpdir()}/lab-askpass-`);
-    askpass = `${dir}/askpass`;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$LAB_PASS"\n', { mode: 0o700 });
-  }
-  return askpass;
+/**
+ * A helper that answers ssh's password prompt from $LAB_PASS, so passwords never appear in argv.
+ * It lives in the lab's state directory, which `lab down` removes.
+ */
+function askpassScript(lab: Lab): string {
+  const path = `${lab.dir}/askpass`;
+  if (!existsSync(path)) writeFileSync(path, '#!/bin/sh\nprintf "%s\\n" "$LAB_PASS"\n', { mode: 0o700 });
+  return path;
 }
 
 export interface SshOptions {
@@ -59,7 +56,11 @@ export function ssh(lab: Lab, host: LabHost, command: string, o: SshOptions = {}
       '-o',
       'NumberOfPasswordPrompts=1',
     );
-    Object.assign(env, { SSH_ASKPASS: askpassScript(), SSH_ASKPASS_REQUIRE: 'force', LAB_PASS: o.password });
+    Object.assign(env, {
+      SSH_ASKPASS: askpassScript(lab),
+      SSH_ASKPASS_REQUIRE: 'force',
+      LAB_PASS: o.password,
+    });
   }
   args.push(`${o.user ?? 'root'}@${host.ip}`, command);
   return new Promise((resolve, reject) => {
