@@ -4,27 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { COMMANDS } from './cli/harness.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
-const COMMANDS = [
-  'create',
-  'destroy',
-  'add',
-  'del',
-  'upgrade',
-  'use',
-  'list',
-  'exec',
-  'cp',
-  'info',
-  'etcd',
-  'certs',
-  'view',
-  'download',
-  'version',
-  'completion',
-];
 
 describe('distribution', () => {
   it('bundles to dist/kubeon.js and a single executable that runs without Node on PATH', async () => {

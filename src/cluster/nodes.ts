@@ -1,5 +1,5 @@
 import { badInput } from '../core/errors.js';
-import type { ClusterSpec, NodeSpec, Role, SshAuth } from './spec.js';
+import { type ClusterSpec, type NodeSpec, type Role, SSH_SETTINGS, type SshAuth } from './spec.js';
 
 /** A node with its SSH settings layered: node, then role defaults, then global defaults, then built-ins. */
 export interface ClusterNode {
@@ -25,23 +25,11 @@ export interface EffectiveSsh {
   sudoPasswordFrom?: string;
 }
 
-const SSH_KEYS = [
-  'user',
-  'port',
-  'password',
-  'passwordFrom',
-  'privateKeyFile',
-  'privateKeyPassphrase',
-  'privateKeyPassphraseFrom',
-  'sudoPassword',
-  'sudoPasswordFrom',
-] as const satisfies readonly (keyof SshAuth)[];
-
 export function layerSsh(...layers: (SshAuth | undefined)[]): EffectiveSsh {
   const out: Record<string, unknown> = { user: 'root', port: 22 };
   for (const layer of layers) {
     if (!layer) continue;
-    for (const key of SSH_KEYS) {
+    for (const key of SSH_SETTINGS) {
       const v = layer[key];
       if (v !== undefined) out[key] = v;
     }

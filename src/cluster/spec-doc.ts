@@ -1,4 +1,4 @@
-import { clusterJsonSchema } from './spec.js';
+import { clusterJsonSchema, SSH_SETTINGS } from './spec.js';
 
 /**
  * The cluster.yaml reference as Markdown, generated from the schema so the README cannot drift from
@@ -15,17 +15,7 @@ interface SchemaNode {
   additionalProperties?: SchemaNode | boolean;
 }
 
-const SSH_FIELDS = new Set([
-  'user',
-  'port',
-  'password',
-  'passwordFrom',
-  'privateKeyFile',
-  'privateKeyPassphrase',
-  'privateKeyPassphraseFrom',
-  'sudoPassword',
-  'sudoPasswordFrom',
-]);
+const SSH_FIELDS = new Set<string>(SSH_SETTINGS);
 
 function typeOf(n: SchemaNode): string {
   if (n.enum) return n.enum.map((e) => `\`${String(e)}\``).join(' \\| ');

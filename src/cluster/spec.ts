@@ -33,6 +33,9 @@ export const SshAuthSchema = z
   .strict();
 export type SshAuth = z.infer<typeof SshAuthSchema>;
 
+/** Every SSH setting name, in schema order (user, port, password, ...). */
+export const SSH_SETTINGS = Object.keys(SshAuthSchema.shape) as (keyof SshAuth)[];
+
 export const NodeSchema = SshAuthSchema.extend({
   ip: z.string().min(1).describe('IPv4 or IPv6 address kubeon connects to and the node advertises'),
   name: z

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
-import { kubeon } from './harness.js';
+import { COMMANDS, kubeon } from './harness.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -16,25 +16,6 @@ function env(): NodeJS.ProcessEnv {
   const home = mkdtempSync(join(tmpdir(), 'kubeon-cli-'));
   return { HOME: home, KUBEON_HOME: join(home, '.kubeon'), NO_COLOR: '1', PATH: process.env.PATH };
 }
-
-const COMMANDS = [
-  'create',
-  'destroy',
-  'add',
-  'del',
-  'upgrade',
-  'use',
-  'list',
-  'exec',
-  'cp',
-  'info',
-  'etcd',
-  'certs',
-  'view',
-  'download',
-  'version',
-  'completion',
-];
 
 describe('kubeon CLI', () => {
   it('--help lists every command', async () => {
@@ -125,7 +106,10 @@ describe('kubeon CLI', () => {
     const dotZero = await kubeon(['create', 'v1', 'v1.31.0', '-m', '192.0.2.1', '--dry-run'], env());
     expect(dotZero.code).toBe(2);
     expect(dotZero.stderr).toContain('--allow-dot-zero');
-    const allowed = await kubeon(['create', 'v1', 'v1.31.0', '-m', '192.0.2.1', '--dry-run', '--allow-dot-zero'], env());
+    const allowed = await kubeon(
+      ['create', 'v1', 'v1.31.0', '-m', '192.0.2.1', '--dry-run', '--allow-dot-zero'],
+      env(),
+    );
     expect(allowed.code).toBe(0);
   });
 

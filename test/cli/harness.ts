@@ -7,6 +7,26 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Every top-level command the CLI must offer. */
+export const COMMANDS = [
+  'create',
+  'destroy',
+  'add',
+  'del',
+  'upgrade',
+  'use',
+  'list',
+  'exec',
+  'cp',
+  'info',
+  'etcd',
+  'certs',
+  'view',
+  'download',
+  'version',
+  'completion',
+];
+
 /** Runs kubeon in-process with captured streams and a private environment. */
 export async function kubeon(argv: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<CliResult> {
   const out = new PassThrough();
