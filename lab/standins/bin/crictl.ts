@@ -116,7 +116,10 @@ async function main(argv: string[]): Promise<void> {
     case 'images':
     case 'image':
     case 'img': {
-      const images = await criCall<ImageRecord[]>(endpoint, 'GET', '/v1/images');
+      // the CRI plugin only sees containerd's k8s.io namespace
+      const images = (
+        await criCall<(ImageRecord & { namespace?: string })[]>(endpoint, 'GET', '/v1/images')
+      ).filter((i) => i.namespace === 'k8s.io');
       if (o === 'json')
         process.stdout.write(
           `${JSON.stringify({ images: images.map((i) => ({ id: i.digest, repoTags: [i.name], size: String(i.size) })) }, null, 2)}\n`,

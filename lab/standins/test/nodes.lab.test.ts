@@ -201,6 +201,28 @@ cgroupDriver: systemd
     expect(nodes.stdout.trim().split('\n').sort()).toEqual(['node/s001', 'node/s002']);
   });
 
+  it('kubectl drain refuses a bare pod without --force, drains with it, and uncordon undoes the cordon', async () => {
+    await put(
+      on('s001'),
+      '/root/bare.yaml',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: bare, namespace: default}\nspec:\n  nodeName: s002\n  containers: [{name: c, image: example/c:1}]\n',
+      '0644',
+    );
+    expect((await kubectl('apply -f /root/bare.yaml')).stdout).toBe('pod/bare created\n');
+    const refused = await kubectl('drain s002 --ignore-daemonsets');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'cannot delete Pods that declare no controller (use --force to override): default/bare',
+    );
+    const drained = await kubectl('drain s002 --ignore-daemonsets --force --delete-emptydir-data');
+    expect(drained.code, drained.stderr).toBe(0);
+    expect(drained.stdout).toContain('evicting pod default/bare');
+    expect(drained.stdout).toContain('node/s002 drained');
+    expect((await kubectl('get node s002')).stdout).toContain('SchedulingDisabled');
+    expect((await kubectl('get pods -o name')).stdout).toBe('');
+    expect((await kubectl('uncordon s002')).stdout).toBe('node/s002 uncordoned\n');
+  });
+
   it('an official haproxy image static pod runs Debian haproxy with the mounted config', async () => {
     const cfg = `global\n  maxconn 100\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\nfrontend api\n  bind 127.0.0.1:6443\n  default_backend masters\nbackend masters\n  server s001 ${ip('s001')}:6443 check\n`;
     await put(on('s002'), '/etc/kubeon/haproxy.cfg', cfg, '0644');
