@@ -86,10 +86,6 @@ export class Etcd {
     return r.members ?? [];
   }
 
-  async addMember(peerURL: string): Promise<{ member: Member; members: Member[] }> {
-    return this.any('/v3/cluster/member/add', { peerURLs: [peerURL] });
-  }
-
   async addLearner(peerURL: string): Promise<{ member: Member; members: Member[] }> {
     return this.any('/v3/cluster/member/add', { peerURLs: [peerURL], isLearner: true });
   }

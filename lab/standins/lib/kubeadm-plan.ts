@@ -3,15 +3,7 @@
  * (defaults.go of each kubeadm API version) and its rule that --config may only be
  * combined with a few flags.
  */
-import {
-  ConfigError,
-  type Doc,
-  extraArgs,
-  get,
-  getStr,
-  type LoadedConfig,
-  loadConfigFile,
-} from './config.js';
+import { ConfigError, type Doc, extraArgs, get, getStr, loadConfigFile } from './config.js';
 import { bool, durationMs, list, type ParsedFlags, str } from './flags.js';
 import { MIX_ALLOWED } from './kubeadm-flags.js';
 import type { Volume } from './manifests.js';
@@ -21,7 +13,6 @@ import { parseVersion, type Version } from './versions.js';
 
 export interface Plan {
   api: 'v1beta3' | 'v1beta4';
-  config?: LoadedConfig;
   kubernetesVersion: Version;
   controlPlaneEndpoint?: string;
   imageRepository: string;
@@ -220,7 +211,6 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
       etcd: t('etcdAPICall', 2 * 60e3),
     },
   };
-  if (config) plan.config = config;
   if (plan.validityMs > plan.caValidityMs) {
     process.stderr.write(
       `W: [config] certificateValidityPeriod: ${validity} is more than caCertificateValidityPeriod: ${caValidity ?? '87600h0m0s'}\n`,

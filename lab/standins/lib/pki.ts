@@ -63,10 +63,6 @@ export async function readKey(path: string): Promise<KeyPair> {
   return importPem(readFileSync(path, 'utf8'));
 }
 
-export function readCert(path: string): x509.X509Certificate {
-  return new x509.X509Certificate(readFileSync(path, 'utf8'));
-}
-
 export async function readPair(base: string): Promise<CertAndKey> {
   const certPem = readFileSync(`${base}.crt`, 'utf8');
   return { cert: new x509.X509Certificate(certPem), certPem, key: await readKey(`${base}.key`) };

@@ -34,10 +34,6 @@ export function parseVersion(text: string): Version | undefined {
   return { text: `v${m[1]}.${m[2]}.${m[3]}`, major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
 }
 
-export function compareVersions(a: Version, b: Version): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
-}
-
 /** The kubeadm config API versions a kubeadm of this minor decodes, and which of them only with a warning. */
 export function kubeadmApis(minor: number): { accepted: string[]; deprecated: string[] } {
   if (minor < 31) return { accepted: ['v1beta3'], deprecated: [] };
