@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import type { CallLog } from './calllog.js';
 import { Etcd } from './etcd.js';
 import { type FlagTable, flag, parseFlags, str } from './flags.js';
-import { type ResourceInfo, resolve } from './resources.js';
+import { RESOURCES, type ResourceInfo, resolve } from './resources.js';
 import type { Version } from './versions.js';
 
 const S = flag.str;
@@ -175,7 +175,7 @@ function authorize(u: User, verb: string, t: Target | undefined, path: string): 
   if (['system:kube-controller-manager', 'system:kube-scheduler'].includes(u.name)) return true;
   if (['/healthz', '/readyz', '/livez', '/version'].some((p) => path === p || path.startsWith(`${p}/`)))
     return true;
-  if (!t) return u.groups.includes('system:authenticated') && (path === '/api' || path.startsWith('/apis'));
+  if (!t) return u.groups.includes('system:authenticated') && discovery(path) !== undefined;
   const { info, namespace, name } = t;
   const read = verb === 'get' || verb === 'list';
   if (
@@ -219,6 +219,40 @@ function authorize(u: User, verb: string, t: Target | undefined, path: string): 
     return false;
   }
   return false;
+}
+
+/** The discovery documents clients read to map kinds to resources (client-go, client-node). */
+function discovery(path: string): Record<string, unknown> | undefined {
+  const gv = (r: ResourceInfo) => (r.group ? `${r.group}/${r.version}` : r.version);
+  const resources = (groupVersion: string) => ({
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion,
+    resources: RESOURCES.filter((r) => gv(r) === groupVersion).map((r) => ({
+      name: r.resource,
+      singularName: r.kind.toLowerCase(),
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'],
+    })),
+  });
+  if (path === '/api') return { kind: 'APIVersions', versions: ['v1'] };
+  if (path === '/api/v1') return resources('v1');
+  const groups = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))];
+  if (path === '/apis') {
+    return {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: groups.map((name) => {
+        const version = RESOURCES.find((r) => r.group === name)!.version;
+        const v = { groupVersion: `${name}/${version}`, version };
+        return { name, versions: [v], preferredVersion: v };
+      }),
+    };
+  }
+  const m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+  if (m && groups.includes(m[1]!)) return resources(`${m[1]}/${m[2]}`);
+  return undefined;
 }
 
 function forbidden(u: User, verb: string, t: Target | undefined, path: string): string {
@@ -517,7 +551,8 @@ class Api {
       );
       return;
     }
-    if (path === '/api') return json(res, 200, { kind: 'APIVersions', versions: ['v1'] });
+    const found = discovery(path);
+    if (found) return json(res, 200, found);
     if (!t) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
     const body = method === 'GET' || method === 'DELETE' ? '' : await readBody(req);
     const ct = String(req.headers['content-type'] ?? 'application/json');

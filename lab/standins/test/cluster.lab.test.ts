@@ -217,6 +217,14 @@ describe('stand-ins on lab system hosts', () => {
       key: b64(admin, 'client-key-data'),
     });
     expect((JSON.parse(nodes.body) as { items: unknown[] }).items).toHaveLength(3);
+    const apps = await get(`${url}/apis/apps/v1`, {
+      ca,
+      cert: b64(admin, 'client-certificate-data'),
+      key: b64(admin, 'client-key-data'),
+    });
+    expect(
+      (JSON.parse(apps.body) as { resources: { name: string }[] }).resources.map((r) => r.name),
+    ).toContain('daemonsets');
     const rogueCa = await selfSignedCA('kubernetes', 3600e3, 'ECDSA-P256');
     const rogue = await signLeaf(
       rogueCa,
