@@ -331,5 +331,16 @@ cgroupDriver: systemd
       ).stdout,
     ).toMatch(/kube-apiserver:v1\.31\.14[\s\S]*etcd:3\.5\.24-0/);
     expect((await kubectl('version')).stdout).toContain('Server Version: v1.31.14');
+    const plan = await hostExec(lab, 's001', ['kubeadm', 'upgrade', 'plan']);
+    expect(plan.stdout).toContain("Awesome, you're up-to-date! Enjoy!");
+    await put(
+      on('s002'),
+      '/usr/bin/kubeadm',
+      readFileSync(await standinExecutable('kubeadm', 'v1.31.14', 'amd64'), 'utf8'),
+      '0755',
+    );
+    const node = await hostExec(lab, 's002', ['kubeadm', 'upgrade', 'node']);
+    expect(node.code, node.stderr).toBe(0);
+    expect(node.stdout).toContain('[upgrade] The configuration for this node was successfully updated!');
   });
 });
