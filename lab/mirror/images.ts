@@ -8,8 +8,9 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { fetch, type Response } from 'undici';
+import { checkVersionSupported } from '../../src/artifacts/catalog.js';
+import { MINORS, parseVersion } from '../standins/lib/versions.js';
 import type { Arch } from './layout.js';
-import { minorOf } from './layout.js';
 
 export const MEDIA = {
   oci: {
@@ -33,29 +34,17 @@ export interface ControlPlanePins {
   coredns: string;
 }
 
-/**
- * pause / etcd / coredns per minor, as kubeadm's constants give them for late patches; the same
- * values the lab's kubeadm stand-in prints for `kubeadm config images list`.
- */
-export const KUBEADM_PINS: Record<string, ControlPlanePins> = {
-  '1.30': { pause: '3.9', etcd: '3.5.15-0', coredns: 'v1.11.3' },
-  '1.31': { pause: '3.10', etcd: '3.5.15-0', coredns: 'v1.11.3' },
-  '1.32': { pause: '3.10', etcd: '3.5.16-0', coredns: 'v1.11.3' },
-  '1.33': { pause: '3.10', etcd: '3.5.21-0', coredns: 'v1.12.0' },
-  '1.34': { pause: '3.10.1', etcd: '3.6.4-0', coredns: 'v1.12.1' },
-  '1.35': { pause: '3.10.1', etcd: '3.6.5-0', coredns: 'v1.13.1' },
-  '1.36': { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
-  '1.37': { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
-};
 
 /**
  * The lab's image set for a Kubernetes version, as upstream references: the control plane and
- * kube-proxy at that version, pause/etcd/coredns from `pins` (default KUBEADM_PINS), and the
- * haproxy and calico images kubeon's catalog picks (versions here are the lab's choice).
+ * kube-proxy at that version, pause/etcd/coredns as the kubeadm stand-in of that minor lists them
+ * (overridable with `pins`), and the haproxy and calico images kubeon's catalog picks.
  */
 export function labImages(kubeVersion: string, pins?: Partial<ControlPlanePins>): string[] {
-  const known = KUBEADM_PINS[minorOf(kubeVersion)];
+  const minor = parseVersion(kubeVersion)?.minor;
+  const known = minor === undefined ? undefined : MINORS[minor];
   const p = { ...known, ...pins };
+  const catalog = checkVersionSupported(kubeVersion, { allowDotZero: true });
   if (!p.pause || !p.etcd || !p.coredns) throw new Error(`no pause/etcd/coredns pins for ${kubeVersion}`);
   const k8s = 'registry.k8s.io';
   return [
@@ -66,10 +55,10 @@ export function labImages(kubeVersion: string, pins?: Partial<ControlPlanePins>)
     `${k8s}/coredns/coredns:${p.coredns}`,
     `${k8s}/pause:${p.pause}`,
     `${k8s}/etcd:${p.etcd}`,
-    'docker.io/library/haproxy:3.0.12',
-    'docker.io/calico/cni:v3.29.3',
-    'docker.io/calico/node:v3.29.3',
-    'docker.io/calico/kube-controllers:v3.29.3',
+    `docker.io/library/haproxy:${catalog.haproxy}`,
+    `docker.io/calico/cni:${catalog.calico}`,
+    `docker.io/calico/node:${catalog.calico}`,
+    `docker.io/calico/kube-controllers:${catalog.calico}`,
   ];
 }
 

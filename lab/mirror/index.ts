@@ -12,7 +12,6 @@ export { mirrorCommand, runningMirror } from './cli.js';
 export { type Fault, type FaultInput, type FaultState, parseFaults } from './faults.js';
 export {
   type ControlPlanePins,
-  KUBEADM_PINS,
   labImages,
   MEDIA,
   mirrorRepository,
