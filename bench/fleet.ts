@@ -10,7 +10,7 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -243,6 +243,7 @@ async function main(): Promise<void> {
   );
   if (quick) console.log('--quick: ansible was skipped at the largest host count');
   if (!process.argv.includes('--keep')) await labDown(id);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 if (process.argv.includes('--child')) {
