@@ -2,7 +2,7 @@
  * `lab mirror start|stop|status|build|fault|log`. The lab CLI imports `mirrorCommand`; the file
  * also runs on its own: `npx tsx lab/mirror/cli.ts start --json`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type Serializable, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -288,13 +288,14 @@ async function launch<T>(script: string, config: unknown, daemonLog: string): Pr
   const out = openSync(daemonLog, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, ['--import', tsx, script, JSON.stringify(config)], {
+    child = spawn(process.execPath, ['--import', tsx, script], {
       detached: true,
       stdio: ['ignore', out, out, 'ipc'],
     });
   } finally {
     closeSync(out);
   }
+  child.send(config as Serializable);
   const result = await new Promise<{ ready?: T; error?: string }>((resolve) => {
     const timer = setTimeout(() => resolve({ error: `no answer in 60 s (see ${daemonLog})` }), 60_000);
     child.once('message', (m) => {

@@ -2,12 +2,13 @@
  * The detached mirror process `lab mirror start` launches: serves until SIGTERM, and keeps its PID
  * and URLs in the state directory so `stop`, `status` and tests can find it.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { receiveConfig, stopOnSignals } from './daemon-process.js';
 import { startMirror } from './server.js';
 import { type DaemonConfig, type MirrorState, statePaths, writeAtomic } from './state.js';
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '{}') as DaemonConfig;
+  const config = await receiveConfig<DaemonConfig>();
   const paths = statePaths(config.stateDir);
   const tls = config.tls
     ? {
@@ -37,19 +38,7 @@ async function main(): Promise<void> {
   await writeAtomic(paths.state, `${JSON.stringify(state, null, 2)}\n`);
   await writeAtomic(paths.pid, `${process.pid}\n`);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await mirror.close();
-    // Only remove files that still describe this process; a newer mirror may own them by now.
-    const pid = await readFile(paths.pid, 'utf8').catch(() => '');
-    if (pid.trim() === String(process.pid))
-      await Promise.all([rm(paths.pid, { force: true }), rm(paths.state, { force: true })]);
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  stopOnSignals(paths, () => mirror.close());
 
   process.send?.({ ready: state });
   process.disconnect?.();

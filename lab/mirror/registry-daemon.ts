@@ -2,13 +2,14 @@
  * The detached process behind `lab mirror registry start`: runs docker-registry (and the token
  * server), fills it with the lab images, and keeps both alive until SIGTERM.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { receiveConfig, stopOnSignals } from './daemon-process.js';
 import { pushImages } from './images.js';
 import { startRegistry } from './registry.js';
 import { type RegistryDaemonConfig, type RegistryState, registryPaths, writeAtomic } from './state.js';
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '{}') as RegistryDaemonConfig;
+  const config = await receiveConfig<RegistryDaemonConfig>();
   const paths = registryPaths(config.stateDir);
   await mkdir(paths.data, { recursive: true });
   const [user, password] = config.user ? config.user.split(/:(.*)/s) : [];
@@ -18,18 +19,7 @@ async function main(): Promise<void> {
     port: config.port,
     ...(user ? { auth: { users: { [user]: password ?? '' }, anonymousPull: config.anonymousPull } } : {}),
   });
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await registry.close();
-    const pid = await readFile(paths.pid, 'utf8').catch(() => '');
-    if (pid.trim() === String(process.pid))
-      await Promise.all([rm(paths.pid, { force: true }), rm(paths.state, { force: true })]);
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  stopOnSignals(paths, () => registry.close());
 
   const pushed = await pushImages(registry.url, config.images, {
     ...(user ? { username: user, password: password ?? '' } : {}),

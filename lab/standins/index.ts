@@ -17,6 +17,7 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { CNI_PLUGINS } from '../mirror/layout.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BUILD_DIR = join(HERE, '.build');
@@ -34,27 +35,6 @@ const ENTRIES: Record<string, string> = {
 /** Executables shipped next to containerd that the lab never runs; they only answer --version. */
 const INERT = ['containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2', 'containerd-stress'];
 
-/** The plugins a CNI release tarball carries. */
-export const CNI_PLUGINS = [
-  'bandwidth',
-  'bridge',
-  'dhcp',
-  'dummy',
-  'firewall',
-  'host-device',
-  'host-local',
-  'ipvlan',
-  'loopback',
-  'macvlan',
-  'portmap',
-  'ptp',
-  'sbr',
-  'static',
-  'tap',
-  'tuning',
-  'vlan',
-  'vrf',
-];
 
 export const STANDIN_COMPONENTS = [...Object.keys(ENTRIES), ...INERT, ...CNI_PLUGINS];
 
