@@ -34,7 +34,6 @@ export interface ControlPlanePins {
   coredns: string;
 }
 
-
 /**
  * The lab's image set for a Kubernetes version, as upstream references: the control plane and
  * kube-proxy at that version, pause/etcd/coredns as the kubeadm stand-in of that minor lists them

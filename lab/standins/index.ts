@@ -35,7 +35,6 @@ const ENTRIES: Record<string, string> = {
 /** Executables shipped next to containerd that the lab never runs; they only answer --version. */
 const INERT = ['containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2', 'containerd-stress'];
 
-
 export const STANDIN_COMPONENTS = [...Object.keys(ENTRIES), ...INERT, ...CNI_PLUGINS];
 
 function sourceFiles(dir: string): string[] {
