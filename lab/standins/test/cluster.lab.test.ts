@@ -246,11 +246,20 @@ describe('stand-ins on lab system hosts', () => {
   });
 
   it('default/kubernetes lists every live apiserver', async () => {
-    const r = await sh(
-      's001',
-      'kubectl --kubeconfig /etc/kubernetes/admin.conf get endpoints kubernetes -o jsonpath="{.subsets[*].addresses[*].ip}"',
-    );
-    expect(r.stdout.split(' ').sort()).toEqual(['s001', 's002', 's003'].map(ip).sort());
+    // Each apiserver adds itself when it starts, as the real endpoint reconciler does: the last
+    // joined master's may take a moment to appear, so wait for convergence within a deadline.
+    const want = ['s001', 's002', 's003'].map(ip).sort();
+    let seen: string[] = [];
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      const r = await sh(
+        's001',
+        'kubectl --kubeconfig /etc/kubernetes/admin.conf get endpoints kubernetes -o jsonpath="{.subsets[*].addresses[*].ip}"',
+      );
+      seen = r.stdout.split(' ').filter(Boolean).sort();
+      if (seen.length >= want.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(seen).toEqual(want);
   });
 
   it('kubeadm reset on a master removes its etcd member', async () => {
