@@ -151,6 +151,13 @@ describe('kubeon CLI', () => {
     const r = await kubeon(['create', 'prod', 'v1.31.2', '-m', '192.0.2.2'], e);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('already exists');
+    const flagOnly = await kubeon(['create', 'prod', '--cni', 'none'], e);
+    expect(flagOnly.code).toBe(2);
+    expect(flagOnly.stderr).toContain('already exists');
+    // Bare `create NAME` is the resume form, with or without fleet flags.
+    const resume = await kubeon(['create', 'prod', '--concurrency', '8'], e);
+    expect(resume.code).toBe(3);
+    expect(resume.stderr).toContain('continuing kubeon create');
   });
 
   it('list, view config (redacted) and use (kubeconfig merge keeps other contexts)', async () => {

@@ -21,9 +21,6 @@ interface CreateOptions extends ClusterFlags, FleetFlagValues {
   allowDotZero?: boolean;
 }
 
-const SPEC_FLAGS =
-  /^(file|master|worker|lb|svc|pod|dns|cri|cni|proxy|mirror|image|offline|cert|max|port|key|ca|default|bastion|askPass)/;
-
 async function readSpecFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
@@ -53,9 +50,10 @@ async function run(
   name: string,
   version: string | undefined,
   opts: CreateOptions,
+  specOptions: ReadonlySet<string>,
 ): Promise<void> {
   validateClusterName(name);
-  const givesSpec = Boolean(version) || Object.keys(opts).some((k) => SPEC_FLAGS.test(k));
+  const givesSpec = Boolean(version) || Object.keys(opts).some((k) => specOptions.has(k));
   if (ctx.store.exists(name)) {
     if (givesSpec) {
       throw badInput(
@@ -109,11 +107,15 @@ export function createCommand(makeCtx: ContextFactory): Command {
       'record the cluster, check SSH to every node and pin host keys; install nothing',
     )
     .option('--allow-dot-zero', 'accept an X.Y.0 Kubernetes release (refused by default)');
+  // Any of these means "a new spec", which an existing cluster refuses; without them `create NAME`
+  // continues the stored one.
+  const before = new Set(cmd.options.map((o) => o.attributeName()));
   addClusterFlags(cmd);
   addNodeFlags(cmd);
+  const specOptions = new Set(cmd.options.map((o) => o.attributeName()).filter((k) => !before.has(k)));
   addFleetFlags(cmd);
   cmd.action(async (name: string, version: string | undefined, opts: CreateOptions, command: Command) => {
-    await run(makeCtx(command), name, version, opts);
+    await run(makeCtx(command), name, version, opts, specOptions);
   });
   return cmd;
 }
