@@ -8,7 +8,7 @@
  * else 401. Tokens are ES256 JWTs whose header carries the signing certificate (`x5c`), which the
  * registry checks against its `rootcertbundle`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -16,10 +16,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { selfSignedEc } from './tls.js';
 
-const run = promisify(execFile);
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 
 export interface RegistryOptions {
@@ -161,23 +160,7 @@ async function startTokenServer(
 ): Promise<TokenServer> {
   const keyFile = path.join(dir, 'token.key');
   const certFile = path.join(dir, 'token.crt');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '365',
-    '-subj',
-    '/CN=kubeon lab token signer',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-  ]);
+  await selfSignedEc({ cn: 'kubeon lab token signer', days: 365, keyFile, certFile });
   const key = createPrivateKey(await readFile(keyFile));
   const certDer = new X509Certificate(await readFile(certFile)).raw.toString('base64');
   const requests: TokenRequest[] = [];

@@ -10,6 +10,34 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** A self-signed P-256 certificate and its key, made by the real openssl. */
+export async function selfSignedEc(o: {
+  cn: string;
+  days: number;
+  keyFile: string;
+  certFile: string;
+  extensions?: string[];
+}): Promise<void> {
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    String(o.days),
+    '-subj',
+    `/CN=${o.cn}`,
+    '-keyout',
+    o.keyFile,
+    '-out',
+    o.certFile,
+    ...(o.extensions ?? []).flatMap((e) => ['-addext', e]),
+  ]);
+}
+
 export interface TlsFiles {
   caFile: string;
   certFile: string;
@@ -41,27 +69,13 @@ export async function ensureTlsFiles(dir: string, hosts: string[] = []): Promise
   );
 
   if (!caExists) {
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '3650',
-      '-subj',
-      '/CN=kubeon lab mirror CA',
-      '-keyout',
-      caKey,
-      '-out',
-      files.caFile,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
+    await selfSignedEc({
+      cn: 'kubeon lab mirror CA',
+      days: 3650,
+      keyFile: caKey,
+      certFile: files.caFile,
+      extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+    });
   }
   if (caExists && sans.every((s) => have.has(s))) return files;
 
