@@ -10,7 +10,7 @@ import { buildMirrorTree, type TreeManifest } from '../../lab/mirror/build.js';
 import { type Mirror, startMirror } from '../../lab/mirror/server.js';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
 import { checkVersionSupported } from '../../src/artifacts/catalog.js';
-import { runKubeon } from './harness.js';
+import { kubeon as runKubeon } from '../cli/harness.js';
 
 const VERSION = 'v1.31.14';
 const v = checkVersionSupported(VERSION);

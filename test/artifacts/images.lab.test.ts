@@ -14,7 +14,7 @@ import { type Mirror, startMirror } from '../../lab/mirror/server.js';
 import { checkVersionSupported } from '../../src/artifacts/catalog.js';
 import { renderImageImportScript } from '../../src/artifacts/import-script.js';
 import { catalogImages } from '../../src/artifacts/plan.js';
-import { runKubeon } from './harness.js';
+import { kubeon as runKubeon } from '../cli/harness.js';
 
 const run = promisify(execFile);
 const VERSION = 'v1.31.14';

@@ -3,10 +3,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labUp } from '../../lab/api.js';
-import { runCli } from '../../src/cli/run.js';
 import type { ClusterSpec } from '../../src/cluster/spec.js';
 import { type ClusterPaths, Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
@@ -20,6 +18,7 @@ import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
 import type { MasterTarget } from '../../src/pki/operations.js';
 import { placeFiles, readPlacement } from '../../src/pki/placement.js';
 import { ensureClusterPki } from '../../src/pki/store.js';
+import { kubeon } from '../cli/harness.js';
 
 /**
  * kubeon's PKI on three plain lab hosts: placed over SSH by the fleet (files, owners, modes), then
@@ -315,19 +314,12 @@ describe('kubeon certs on the masters', () => {
   });
 
   it("shows them with kubeon certs --nodes -o json, next to the control machine's copies", async () => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => {
-      out += d;
-    });
-    stderr.on('data', (d) => {
-      err += d;
-    });
-    const code = await runCli(['--home', join(work, 'home'), 'certs', spec.name, '--nodes', '-o', 'json'], {
-      env: { HOME: work },
-      streams: { stdout, stderr, stdin: new PassThrough() },
+    const {
+      code,
+      stdout: out,
+      stderr: err,
+    } = await kubeon(['--home', join(work, 'home'), 'certs', spec.name, '--nodes', '-o', 'json'], {
+      HOME: work,
     });
     expect(code, err).toBe(0);
     const rows = JSON.parse(out) as { where: string; name: string; residualSeconds: number }[];

@@ -3,13 +3,11 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { hostExec, type Lab, labDown, labUp } from '../../lab/api.js';
 import { installStandins } from '../../lab/standins/install.js';
-import { runCli } from '../../src/cli/run.js';
 import type { ClusterSpec } from '../../src/cluster/spec.js';
 import { type ClusterPaths, Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
@@ -22,6 +20,7 @@ import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
 import { type PlacedFile, placeFiles, readPlacement } from '../../src/pki/placement.js';
 import { waitReadyz } from '../../src/pki/renew.js';
 import { ensureClusterPki } from '../../src/pki/store.js';
+import { kubeon } from '../cli/harness.js';
 import { run } from './support.js';
 
 /**
@@ -115,21 +114,8 @@ async function nodeNames(): Promise<string[]> {
 }
 
 async function cli(...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  const code = await runCli(['--home', join(work, 'home'), ...argv], {
-    env: { HOME: work },
-    streams: { stdout, stderr, stdin: new PassThrough() },
-  });
-  return { code, out, err };
+  const r = await kubeon(['--home', join(work, 'home'), ...argv], { HOME: work });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 beforeAll(async () => {

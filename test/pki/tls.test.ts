@@ -5,17 +5,16 @@ import type { AddressInfo } from 'node:net';
 import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { checkServerIdentity, connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { runCli } from '../../src/cli/run.js';
 import type { ClusterSpec } from '../../src/cluster/spec.js';
 import { Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
 import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
 import { waitReadyz } from '../../src/pki/renew.js';
 import { ensureClusterPki } from '../../src/pki/store.js';
+import { kubeon } from '../cli/harness.js';
 import { run } from './support.js';
 
 /**
@@ -250,21 +249,8 @@ describe('the control machine kubeconfig with kubectl', () => {
 
 describe('kubeon certs', () => {
   async function cli(...argv: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => {
-      out += d;
-    });
-    stderr.on('data', (d) => {
-      err += d;
-    });
-    const code = await runCli(['--home', home, ...argv], {
-      env: { HOME: home },
-      streams: { stdout, stderr, stdin: new PassThrough() },
-    });
-    return { code, out, err };
+    const r = await kubeon(['--home', home, ...argv], { HOME: home });
+    return { code: r.code, out: r.stdout, err: r.stderr };
   }
 
   it('reports every certificate and kubeconfig with at least 99 years left (-o json)', async () => {
