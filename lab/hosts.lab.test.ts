@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fault, hostExec, type Lab, type LabHost, labDown, labStatus, labUp } from './api.js';
 import { ssh } from './support/ssh.js';
+import { testLabId } from './support/test-id.js';
 
-const ID = 't-hosts-main';
+const ID = testLabId('t-hosts-main');
 const SHAPE = { id: ID, light: 3, system: 3, refuseRoot: ['l003', 's003'] };
 let lab: Lab;
 const INOTIFY = '/proc/sys/fs/inotify/max_user_instances';

@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labStatus, labUp } from './api.js';
 import { ssh } from './support/ssh.js';
+import { testLabId } from './support/test-id.js';
 
-const A = 't-hosts-life-a';
-const B = 't-hosts-life-b';
+const A = testLabId('t-hosts-life-a');
+const B = testLabId('t-hosts-life-b');
 let a: Lab;
 let b: Lab;
 

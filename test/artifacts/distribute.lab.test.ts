@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fault, hostExec, type Lab, labDown, labUp } from '../../lab/api.js';
+import { testLabId } from '../../lab/support/test-id.js';
 import { Fleet } from '../../src/fleet/fleet.js';
 import { HostKeyPins } from '../../src/fleet/hostkeys.js';
 import { MemoryLog } from '../../src/fleet/log.js';
@@ -18,7 +19,7 @@ import {
   type NodeBundle,
 } from '../../src/phases/distribute.js';
 
-const ID = 't-art-dist';
+const ID = testLabId('t-art-dist');
 const VERSION = 'v1.31.14';
 let lab: Lab;
 let work: string;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fault, hostExec, type Lab, type LabHost, labDown, labUp } from '../../lab/api.js';
+import { testLabId } from '../../lab/support/test-id.js';
 import { Fleet } from '../../src/fleet/fleet.js';
 import { HostKeyPins } from '../../src/fleet/hostkeys.js';
 import { MemoryLog } from '../../src/fleet/log.js';
@@ -15,7 +16,7 @@ import { script, sh } from '../../src/fleet/script.js';
 import type { FleetTarget } from '../../src/fleet/types.js';
 import { kubeon } from '../cli/harness.js';
 
-const ID = 't-fleet-main';
+const ID = testLabId('t-fleet-main');
 let lab: Lab;
 let work: string;
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labUp } from '../../lab/api.js';
+import { testLabId } from '../../lab/support/test-id.js';
 import type { ClusterSpec } from '../../src/cluster/spec.js';
 import { type ClusterPaths, Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
@@ -26,7 +27,7 @@ import { kubeon } from '../cli/harness.js';
  * authentication, and read back the way `kubeon certs --nodes` does it (renew: kubeadm.lab.test.ts).
  */
 
-const ID = 't-pki-etcd';
+const ID = testLabId('t-pki-etcd');
 const VERSION = 'v1.31.2';
 const ETCD_DATA = '/var/lib/kubeon-pki-test-etcd';
 const NINETY_NINE_YEARS_S = 99 * 365.25 * 86_400;

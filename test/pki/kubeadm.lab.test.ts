@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { hostExec, type Lab, labDown, labUp } from '../../lab/api.js';
 import { installStandins } from '../../lab/standins/install.js';
+import { testLabId } from '../../lab/support/test-id.js';
 import type { ClusterSpec } from '../../src/cluster/spec.js';
 import { type ClusterPaths, Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
@@ -30,7 +31,7 @@ import { run } from './support.js';
  * `kubeon certs renew` rolls new certificates through kubelet's static pod restarts.
  */
 
-const ID = 't-pki-kubeadm';
+const ID = testLabId('t-pki-kubeadm');
 const VERSION = 'v1.31.14';
 const ENDPOINT = 'apiserver.cluster.local';
 

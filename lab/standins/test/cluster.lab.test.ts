@@ -6,10 +6,11 @@
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labUp } from '../../api.js';
+import { testLabId } from '../../support/test-id.js';
 import { type HostExec, installStandins, put } from '../install.js';
 import { selfSignedCA, signLeaf } from '../lib/pki.js';
 
-const ID = 't-standins-e2e';
+const ID = testLabId('t-standins-e2e');
 const K8S = 'v1.31.14';
 let lab: Lab;
 const ip = (name: string) => lab.hosts.find((h) => h.name === name)!.ip;

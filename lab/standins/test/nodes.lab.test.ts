@@ -6,11 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labUp } from '../../api.js';
+import { testLabId } from '../../support/test-id.js';
 import { standinExecutable } from '../index.js';
 import { type HostExec, installStandins, put } from '../install.js';
 import { selfSignedCA, signLeaf } from '../lib/pki.js';
 
-const ID = 't-standins-nodes';
+const ID = testLabId('t-standins-nodes');
 let lab: Lab;
 const ip = (name: string) => lab.hosts.find((h) => h.name === name)!.ip;
 const on =
