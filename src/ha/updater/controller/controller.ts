@@ -88,7 +88,7 @@ export class Controller {
       const was = this.elector.isLeader();
       const leading = await this.elector.round();
       if (leading && !was) this.requestReconcile(true);
-      await pause(leading ? this.o.timing.renewMs : this.o.timing.retryMs, this.signal);
+      await pause(this.elector.nextRoundMs(), this.signal);
     }
   }
 

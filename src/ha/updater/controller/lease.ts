@@ -38,6 +38,7 @@ export class LeaderElector {
   private observedAt = 0;
   private leading = false;
   private lastRenew = 0;
+  private lastAttempt = 0;
 
   constructor(
     private readonly api: KubeApi,
@@ -48,8 +49,20 @@ export class LeaderElector {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Judged by the clock, not only by the last round: a renewal stuck in a dead connection must not
+   * leave this replica writing after its renew deadline, when another may already lead.
+   */
   isLeader(): boolean {
+    if (this.leading && this.now() - this.lastRenew > this.timing.renewDeadlineMs) {
+      this.setLeading(false, 'renew deadline passed');
+    }
     return this.leading;
+  }
+
+  /** The pause before the next round: renew on time, retry soon after a failure or as a candidate. */
+  nextRoundMs(): number {
+    return this.leading && this.lastRenew === this.lastAttempt ? this.timing.renewMs : this.timing.retryMs;
   }
 
   /**
@@ -58,17 +71,15 @@ export class LeaderElector {
    */
   async round(): Promise<boolean> {
     let result: Attempt;
+    this.lastAttempt = this.now();
     try {
       result = await this.tryAcquireOrRenew();
     } catch (e) {
       this.log('lease', { error: (e as Error).message });
-      if (this.leading && this.now() - this.lastRenew > this.timing.renewDeadlineMs) {
-        this.setLeading(false, 'renew deadline passed');
-      }
-      return this.leading;
+      return this.isLeader();
     }
     if (result === 'leading') {
-      this.lastRenew = this.now();
+      this.lastRenew = this.lastAttempt;
       this.setLeading(true, 'acquired');
     } else {
       this.setLeading(false, result === 'conflict' ? 'lost the race (409)' : 'held by another replica');
