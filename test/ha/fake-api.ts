@@ -65,10 +65,12 @@ export class FakeApi {
   private server: Server | undefined;
   port = 0;
   watchRequests = 0;
+  /** Requests refused for a bad token since the last rotation. */
+  unauthorized = 0;
 
   private constructor(
     private readonly dir: string,
-    private readonly token: string,
+    private token: string,
   ) {
     this.saDir = join(dir, 'sa');
   }
@@ -180,6 +182,13 @@ export class FakeApi {
     this.watchers.clear();
   }
 
+  /** The kubelet's token rotation: a new token in the file, the old one refused from now on. */
+  async rotateToken(): Promise<void> {
+    this.token = `fake-${Math.random().toString(36).slice(2)}`;
+    await writeFile(join(this.saDir, 'token'), this.token, { mode: 0o600 });
+    this.unauthorized = 0;
+  }
+
   /** The next PUT to `path` finds the object changed under it (another writer won): 409. */
   conflictOnce(path: string): void {
     this.conflicts.add(path);
@@ -210,7 +219,10 @@ export class FakeApi {
     body: string,
     res: ServerResponse,
   ): undefined {
-    if (headers.authorization !== `Bearer ${this.token}`) return this.status(res, 401, 'Unauthorized');
+    if (headers.authorization !== `Bearer ${this.token}`) {
+      this.unauthorized += 1;
+      return this.status(res, 401, 'Unauthorized');
+    }
     const u = new URL(url, 'https://fake');
     if (u.pathname === SOURCE_COLLECTION && method === 'GET') {
       if (u.searchParams.get('fieldSelector') !== `metadata.name=${UPDATER.source.name}`) {

@@ -71,6 +71,19 @@ describe('apiserver-updater controller against a fake API', () => {
     expect(a.output()).toMatch(/ mirrored from=10\.0\.0\.11,10\.0\.0\.13 to=10\.0\.0\.12,10\.0\.0\.13\n/);
   });
 
+  it('reads a rotated service-account token again after a 401', async () => {
+    await api.rotateToken();
+    // The leader's next renewal is refused once, then made with the new token.
+    await until('a refused request', () => api.unauthorized > 0, 10_000);
+    const renewals = api.writes.filter((w) => w.path === LEASE_PATH && w.status === 200).length;
+    await until(
+      'a renewal with the new token',
+      () => api.writes.filter((w) => w.path === LEASE_PATH && w.status === 200).length > renewals,
+      10_000,
+    );
+    expect(api.holder()).toBe('a');
+  });
+
   it('retries a slice write that lost a race (409) with a fresh read', async () => {
     api.conflictOnce(TARGET_PATH);
     api.setMasters([M1, M2, M3]);

@@ -64,6 +64,11 @@ export class KubeApi {
     return this.token;
   }
 
+  /** A 401 usually means the kubelet rotated the token: read the file again on the next request. */
+  private noteStatus(status: number | undefined): void {
+    if (status === 401) this.tokenReadAt = Number.NEGATIVE_INFINITY;
+  }
+
   private open(method: string, path: string, body: string | undefined, timeoutMs: number) {
     return request({
       host: this.config.host,
@@ -97,6 +102,7 @@ export class KubeApi {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
+          this.noteStatus(res.statusCode);
           const raw = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = raw;
           try {
@@ -131,6 +137,7 @@ export class KubeApi {
       req.on('error', (e) => done(e));
       req.on('response', (res) => {
         if (res.statusCode !== 200) {
+          this.noteStatus(res.statusCode);
           res.resume();
           done(new ApiError(res.statusCode ?? 0, `watch ${path}: HTTP ${res.statusCode}`));
           return;
