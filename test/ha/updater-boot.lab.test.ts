@@ -16,6 +16,7 @@ import {
   renderBootUnit,
   waitUnit,
 } from '../../src/ha/updater/boot.js';
+import { hostsBlockAddress } from '../../src/ha/updater/health.js';
 
 const ID = testLabId('t-ha-boot');
 const CLUSTER = 'boot';
@@ -83,31 +84,28 @@ const place = (path: string, mode: string, text: string) =>
   );
 
 let hostsText = '';
-/** The addresses the worker's block maps the endpoint to (exactly one is correct). */
-async function pointedAt(): Promise<string[]> {
+/** Where the worker's block sends the endpoint name; the block must be there exactly once. */
+async function pointedAt(): Promise<string | undefined> {
   hostsText = await worker(['cat', '/etc/hosts']);
   const { begin, end } = hostsMarkers(CLUSTER);
   const lines = hostsText.split('\n');
-  const out: string[] = [];
-  let inBlock = false;
-  for (const l of lines) {
-    if (l === begin) inBlock = true;
-    else if (l === end) inBlock = false;
-    else if (inBlock) out.push(l);
-  }
-  expect(lines.filter((l) => l === begin)).toHaveLength(out.length ? 1 : 0);
-  return out;
+  const address = hostsBlockAddress(hostsText, CLUSTER, ENDPOINT);
+  expect(lines.filter((l) => l === begin)).toHaveLength(address ? 1 : 0);
+  expect(lines.filter((l) => l === end)).toHaveLength(address ? 1 : 0);
+  // One line between the markers, and it names only the endpoint.
+  if (address) expect(lines[lines.indexOf(begin) + 1]).toBe(`${address} ${ENDPOINT}`);
+  return address;
 }
 
 async function waitPointedAt(ip: string, timeoutMs: number): Promise<void> {
   const started = Date.now();
-  let last: string[] = [];
+  let last: string | undefined;
   while (Date.now() - started < timeoutMs) {
     last = await pointedAt();
-    if (last.length === 1 && last[0] === `${ip} ${ENDPOINT}`) return;
+    if (last === ip) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${ENDPOINT} does not point at ${ip} after ${timeoutMs} ms; block: ${last.join(' | ')}`);
+  throw new Error(`${ENDPOINT} does not point at ${ip} after ${timeoutMs} ms but at ${last ?? 'nothing'}`);
 }
 
 async function waitInactive(unit: string, timeoutMs: number): Promise<void> {
@@ -185,7 +183,7 @@ describe('apiserver-startup on a worker', () => {
 
   it('at the next boot with the Service IP up, keeps it and starts no waiter', async () => {
     await worker(['systemctl', 'restart', BOOT_UNIT]);
-    expect(await pointedAt()).toEqual([`${service.ip} ${ENDPOINT}`]);
+    expect(await pointedAt()).toBe(service.ip);
     expect(await isActive(waitUnit(CLUSTER))).not.toBe('active');
   });
 });
