@@ -55,74 +55,61 @@ describe('planSliceUpdate', () => {
   });
 });
 
+/** An in-memory Lease behind the two calls the elector makes, on a clock the test moves. */
+function leaseHarness(spec: Record<string, unknown>) {
+  const h = {
+    clock: 1_000_000,
+    hang: false,
+    lease: { metadata: { resourceVersion: '1' }, spec },
+    elector: undefined as unknown as LeaderElector,
+  };
+  const api = {
+    async send(method: string, _path: string, body?: unknown): Promise<ApiResponse> {
+      if (h.hang) return new Promise(() => {});
+      if (method === 'PUT') {
+        const version = String(Number(h.lease.metadata.resourceVersion) + 1);
+        h.lease = { ...(body as typeof h.lease), metadata: { resourceVersion: version } };
+      }
+      return { status: 200, body: h.lease };
+    },
+  } as unknown as KubeApi;
+  h.elector = new LeaderElector(
+    api,
+    '/lease',
+    'me',
+    LEADER_TIMING,
+    () => {},
+    () => h.clock,
+  );
+  return h;
+}
+
 describe('LeaderElector', () => {
   it('writes MicroTime with six fractional digits', () => {
     expect(microTime(Date.UTC(2026, 0, 2, 3, 4, 5, 678))).toBe('2026-01-02T03:04:05.678000Z');
   });
 
   it('stops leading at its renew deadline even while a renewal hangs', async () => {
-    let clock = 1_000_000;
-    let lease = { metadata: { resourceVersion: '1' }, spec: {} as Record<string, unknown> };
-    let hang = false;
-    const api = {
-      async send(method: string, _path: string, body?: unknown): Promise<ApiResponse> {
-        if (hang) return new Promise(() => {});
-        if (method === 'PUT') {
-          lease = {
-            ...(body as typeof lease),
-            metadata: { resourceVersion: String(Number(lease.metadata.resourceVersion) + 1) },
-          };
-        }
-        return { status: 200, body: lease };
-      },
-    } as unknown as KubeApi;
-    const e = new LeaderElector(
-      api,
-      '/lease',
-      'me',
-      LEADER_TIMING,
-      () => {},
-      () => clock,
-    );
-    expect(await e.round()).toBe(true);
-    expect(lease.spec.holderIdentity).toBe('me');
-    expect(e.nextRoundMs()).toBe(LEADER_TIMING.renewMs);
-    hang = true;
-    void e.round();
-    clock += LEADER_TIMING.renewDeadlineMs;
-    expect(e.isLeader()).toBe(true);
-    clock += 1;
-    expect(e.isLeader()).toBe(false);
+    const h = leaseHarness({});
+    expect(await h.elector.round()).toBe(true);
+    expect(h.lease.spec.holderIdentity).toBe('me');
+    expect(h.elector.nextRoundMs()).toBe(LEADER_TIMING.renewMs);
+    h.hang = true;
+    void h.elector.round();
+    h.clock += LEADER_TIMING.renewDeadlineMs;
+    expect(h.elector.isLeader()).toBe(true);
+    h.clock += 1;
+    expect(h.elector.isLeader()).toBe(false);
   });
 
   it('waits for a held lease to expire by its own clock, then takes it', async () => {
-    let clock = 0;
-    let lease = {
-      metadata: { resourceVersion: '7' },
-      spec: { holderIdentity: 'other', leaseDurationSeconds: 12, leaseTransitions: 3 } as Record<
-        string,
-        unknown
-      >,
-    };
-    const api = {
-      async send(method: string, _path: string, body?: unknown): Promise<ApiResponse> {
-        if (method === 'PUT') lease = { ...(body as typeof lease), metadata: { resourceVersion: '8' } };
-        return { status: 200, body: lease };
-      },
-    } as unknown as KubeApi;
-    const e = new LeaderElector(
-      api,
-      '/lease',
-      'me',
-      LEADER_TIMING,
-      () => {},
-      () => clock,
-    );
-    expect(await e.round()).toBe(false);
-    clock = 11_999;
-    expect(await e.round()).toBe(false);
-    clock = 12_000;
-    expect(await e.round()).toBe(true);
-    expect(lease.spec.leaseTransitions).toBe(4);
+    const h = leaseHarness({ holderIdentity: 'other', leaseDurationSeconds: 12, leaseTransitions: 3 });
+    const start = h.clock;
+    expect(await h.elector.round()).toBe(false);
+    h.clock = start + 11_999;
+    expect(await h.elector.round()).toBe(false);
+    h.clock = start + 12_000;
+    expect(await h.elector.round()).toBe(true);
+    expect(h.lease.spec.leaseTransitions).toBe(4);
   });
 });
