@@ -99,6 +99,7 @@ export class Controller {
   }
 
   private async reconcileLoop(): Promise<void> {
+    let backoff = BACKOFF_MIN_MS;
     while (!this.signal.aborted) {
       if (!this.dirty) {
         let timer: NodeJS.Timeout | undefined;
@@ -122,9 +123,14 @@ export class Controller {
       } catch (e) {
         this.o.log('reconcile failed', { error: (e as Error).message });
       }
-      if (done) continue;
-      // A failed or conflicting write is retried soon, with fresh reads.
-      await pause(BACKOFF_MIN_MS, this.signal);
+      if (done) {
+        backoff = BACKOFF_MIN_MS;
+        continue;
+      }
+      // A lost race is retried soon with fresh reads; a refusal that lasts (RBAC, a sick apiserver)
+      // is retried less and less often.
+      await pause(backoff, this.signal);
+      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       this.requestReconcile(true);
     }
   }
