@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneSnapshots, saveSnapshot, snapshotName } from '../../src/etcd/backups.js';
 import { EtcdClient, type EtcdEndpoint, EtcdRequestError, memberIdHex } from '../../src/etcd/client.js';
 import { verifySnapshot } from '../../src/etcd/snapshot.js';
 import { issueCa, issueLeaf } from '../../src/pki/issue.js';
@@ -157,6 +158,36 @@ describe('etcd client over the v3 JSON gateway', () => {
     const truncated = join(dir, 'truncated.db');
     writeFileSync(truncated, readFileSync(file).subarray(0, 10_000));
     expect((await verifySnapshot(truncated)).problem).toMatch(/truncated/);
+  });
+
+  it('keeps verified snapshots 0600 under backups and prunes to the newest N', async () => {
+    const backups = join(dir, 'backups');
+    mkdirSync(backups, { mode: 0o700 });
+    const saved = [];
+    for (let i = 0; i < 3; i++) {
+      const name = snapshotName(new Date(Date.UTC(2026, 11, 3, 14, 30, i)), 'm1');
+      saved.push(await saveSnapshot(client, ep, join(backups, name)));
+    }
+    expect(saved[0]?.path).toMatch(/etcd-snapshot-20261203T143000Z-m1\.db$/);
+    expect(statSync(saved[2]!.path).mode & 0o777).toBe(0o600);
+    expect(saved[2]?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const removed = await pruneSnapshots(backups, 2);
+    expect(removed).toEqual([saved[0]?.path]);
+    expect(readdirSync(backups).sort()).toEqual(
+      [saved[1]!.path, saved[2]!.path].map((p) => p.split('/').pop()).sort(),
+    );
+  });
+
+  it('leaves no file behind when the member cannot be reached', async () => {
+    const backups = join(dir, 'backups-fail');
+    mkdirSync(backups, { mode: 0o700 });
+    const dead: EtcdEndpoint = {
+      ...ep,
+      name: 'gone',
+      dial: () => Promise.reject(new Error('connection refused')),
+    };
+    await expect(saveSnapshot(client, dead, join(backups, 'x.db'))).rejects.toThrow(/connection refused/);
+    expect(readdirSync(backups)).toEqual([]);
   });
 
   it('defragments a member', async () => {
