@@ -9,7 +9,7 @@ import { expectGolden } from './golden.js';
 
 const run = promisify(execFile);
 
-export const BOOT_INPUT = {
+const BOOT_INPUT = {
   cluster: 'prod',
   endpoint: 'apiserver.cluster.local',
   serviceIp: '10.96.0.2',
