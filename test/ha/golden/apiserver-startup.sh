@@ -68,6 +68,8 @@ point_at() {
     cat -- "$tmp" >"$HOSTS_FILE"
     rm -f -- "$tmp"
   fi
+  # Under SELinux the renamed copy would keep the label of a new file in /etc.
+  if command -v restorecon >/dev/null 2>&1; then restorecon -- "$HOSTS_FILE" || true; fi
   exec 9>&-
   log "$ENDPOINT -> $addr"
 }
