@@ -12,6 +12,11 @@ export interface RuntimeInfo {
   cgroupDriver: 'systemd' | 'cgroupfs';
   sandboxImage: string;
   configVersion: number;
+  /**
+   * Whether the runtime answers the CRI RuntimeConfig call (containerd 2.0 and later), from which
+   * a kubelet with KubeletCgroupDriverFromCRI takes its cgroup driver.
+   */
+  runtimeConfig: boolean;
 }
 
 export interface ImageRecord {
@@ -19,6 +24,8 @@ export interface ImageRecord {
   digest: string;
   size: number;
   importedAt: string;
+  /** containerd namespace; the CRI plugin (kubelet, crictl, kubeadm) sees only k8s.io. */
+  namespace?: string;
 }
 
 export function endpointPath(endpoint: string): string {
