@@ -61,7 +61,7 @@ import {
 import { caCertHash, certInfo, readPair, signLeaf, writePair, writeSecret } from '../lib/pki.js';
 import { type Finding, judge, runChecks } from '../lib/preflight.js';
 import { nodeName, sleep, systemctl } from '../lib/sys.js';
-import { builtVersion, factsFor, MINORS, parseVersion, type Version } from '../lib/versions.js';
+import { builtVersion, factsFor, parseVersion, type Version } from '../lib/versions.js';
 
 const VERSION = builtVersion();
 const log = new CallLog('kubeadm', VERSION.text);

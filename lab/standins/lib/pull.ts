@@ -3,13 +3,14 @@
  * containerd's hosts.toml files name (docs/hosts.md: `config_path`/<registry>/hosts.toml, the
  * `[host."URL"]` entries in order, then `server`), answers the registry's bearer-token challenge
  * with the CRI plugin's `registry.configs."<host>".auth` credentials, and records the manifest's
- * digest. Layers are not fetched: nothing runs. Hosts the configuration does not name (the real
- * registry.k8s.io, Docker Hub) are never contacted; they fail as an offline host would.
+ * digest. Layers are not fetched: nothing runs. The registries themselves (registry.k8s.io,
+ * Docker Hub, a `server` that is a name) are never contacted; they fail as an offline host would.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import type { RuntimeSettings } from './containerd-config.js';
 import type { ImageRecord } from './cri.js';
 import { normalizeRef, parseRef } from './images.js';
@@ -27,6 +28,8 @@ interface Endpoint {
   ca?: string[];
   skipVerify: boolean;
   overridePath: boolean;
+  /** A `[host]` entry: requests carry `?ns=<registry>`, as containerd sends them to mirrors. */
+  mirror?: boolean;
   /** The registry itself, not written in any hosts.toml: the lab never contacts it. */
   implicit?: boolean;
 }
@@ -64,12 +67,18 @@ export function registryEndpoints(domain: string, configPath: string): Endpoint[
       ...(ca ? { ca } : {}),
       skipVerify: t.skip_verify === true,
       overridePath: t.override_path === true,
+      mirror: true,
     });
   }
-  if (typeof doc.server === 'string')
+  // `server` is the registry itself; the lab reaches only addresses, never a public name
+  if (typeof doc.server === 'string' && isAddress(new URL(doc.server).hostname))
     endpoints.push({ url: doc.server, skipVerify: false, overridePath: false });
-  else endpoints.push(upstream);
+  else endpoints.push({ ...upstream, ...(typeof doc.server === 'string' ? { url: doc.server } : {}) });
   return endpoints;
+}
+
+function isAddress(host: string): boolean {
+  return host === 'localhost' || isIP(host.replace(/^\[|\]$/g, '')) !== 0;
 }
 
 interface Reply {
@@ -151,7 +160,7 @@ export async function pullImage(ref: string, settings: RuntimeSettings): Promise
   for (const e of endpoints) {
     const host = new URL(e.url).host;
     const path = e.overridePath ? e.url : `${e.url}/v2`;
-    const url = `${path}/${p.path}/manifests/${object}${host !== p.domain ? `?ns=${p.domain}` : ''}`;
+    const url = `${path}/${p.path}/manifests/${object}${e.mirror ? `?ns=${p.domain}` : ''}`;
     if (e.implicit) {
       // not configured anywhere: the lab has no route to the public registries; a mirror's own
       // failure, if there was one, says more
