@@ -157,14 +157,17 @@ export async function imagePullCheck(
       message: `detected that the sandbox image "${info.sandboxImage}" of the container runtime is inconsistent with that used by kubeadm. It is recommended to use "${kubeadmPause}" as the CRI sandbox image.`,
     });
   for (const image of images) {
-    if (policy === 'IfNotPresent') {
-      const st = await criCall<ImageStatus>(criSocket, 'POST', '/v1/images/status', { image });
-      if (st.image) continue;
-    }
+    const st = await criCall<ImageStatus>(criSocket, 'POST', '/v1/images/status', { image });
+    if (st.image && policy === 'IfNotPresent') continue;
     try {
       await criCall(criSocket, 'POST', '/v1/images/pull', { image }, 120_000);
     } catch (e) {
-      out.push({ name: 'ImagePull', message: `failed to pull image ${image}: ${(e as Error).message}` });
+      // the hint (wrong namespace, other tag) is the stand-in's, after kubeadm's message
+      const hint = st.missing ? ` (${st.missing})` : '';
+      out.push({
+        name: 'ImagePull',
+        message: `failed to pull image ${image}: ${(e as Error).message}${hint}`,
+      });
     }
   }
   return out;

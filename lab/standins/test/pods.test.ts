@@ -157,7 +157,7 @@ describe('pulls through hosts.toml with the configured credentials', () => {
       {
         name: 'ImagePull',
         message: expect.stringMatching(
-          /^failed to pull image registry\.k8s\.io\/kube-apiserver:v1\.31\.14: rpc error: code = NotFound desc = failed to pull and unpack image "registry\.k8s\.io\/kube-apiserver:v1\.31\.14": .*not found$/,
+          /^failed to pull image registry\.k8s\.io\/kube-apiserver:v1\.31\.14: rpc error: code = NotFound desc = failed to pull and unpack image "registry\.k8s\.io\/kube-apiserver:v1\.31\.14": .*not found \(import it with "ctr -n k8s\.io images import" or make it pullable through \/etc\/containerd\/certs\.d\)$/,
         ),
       },
     ]);
