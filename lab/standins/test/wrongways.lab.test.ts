@@ -42,6 +42,7 @@ spec:
   containers:
   - name: haproxy
     image: haproxy:2.8
+    command: [haproxy, -f, /usr/local/etc/haproxy/haproxy.cfg]
     volumeMounts: [{name: cfg, mountPath: /usr/local/etc/haproxy/haproxy.cfg, readOnly: true}]
   volumes: [{name: cfg, hostPath: {path: /etc/kubeon/haproxy.cfg, type: File}}]
 `;
@@ -113,7 +114,10 @@ describe('wrong ways to prepare a node', () => {
     await sh('systemctl restart kubelet');
     const deadline = Date.now() + 60_000;
     while (!(await sh('ss -ltn')).stdout.includes('127.0.0.1:16443')) {
-      if (Date.now() > deadline) throw new Error('haproxy did not start');
+      if (Date.now() > deadline)
+        throw new Error(
+          `haproxy did not start:\n${(await sh('journalctl -u kubelet --no-pager -o cat | tail -20')).stdout}`,
+        );
       await new Promise((res) => setTimeout(res, 1000));
     }
     await put(on, '/etc/kubernetes/manifests/haproxy.yaml', haproxy(false), '0644');
