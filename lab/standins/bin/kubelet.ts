@@ -476,7 +476,8 @@ async function main(argv: string[]): Promise<void> {
         status: {
           phase: containers.some((c) => c.state.running) ? 'Running' : 'Pending',
           hostIP: nodeIp,
-          podIP: nodeIp,
+          // a pod without hostNetwork would get its IP from the CNI; none runs in the lab
+          ...((manifest.doc.spec as Doc | undefined)?.hostNetwork === true ? { podIP: nodeIp } : {}),
           conditions: [
             { type: 'Ready', status: allReady ? 'True' : 'False' },
             { type: 'ContainersReady', status: allReady ? 'True' : 'False' },

@@ -311,12 +311,18 @@ cgroupDriver: systemd
       '0644',
     );
     expect((await kubectl('apply -f /root/cni.yaml')).stdout).toContain('daemonset.apps/cni created');
-    // the upgrade pre-pulls the target's images: an installer imports them first
-    await importImages(on('s001'), defaultImages('v1.31.14'));
+
     await until('s001 Ready', async () => {
       const r = await kubectl('get node s001 -o jsonpath={.status.conditions[3].status}');
       return r.stdout === 'True' ? true : undefined;
     });
+    // the upgrade pre-pulls the target's images: an installer imports them first
+    const noImages = await hostExec(lab, 's001', ['kubeadm', 'upgrade', 'apply', 'v1.31.14', '-y']);
+    expect(noImages.code).toBe(1);
+    expect(noImages.stderr).toContain(
+      '[ERROR ImagePull]: failed to pull image registry.k8s.io/kube-apiserver:v1.31.14: ',
+    );
+    await importImages(on('s001'), defaultImages('v1.31.14'));
     const before = (await sh('s001', 'sha256sum /etc/kubernetes/pki/apiserver.crt')).stdout;
     const r = await hostExec(lab, 's001', [
       'kubeadm',

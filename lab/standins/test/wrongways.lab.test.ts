@@ -126,4 +126,75 @@ describe('wrong ways to prepare a node', () => {
     await new Promise((res) => setTimeout(res, 2000));
     expect((await sh('ss -ltn')).stdout).not.toContain('127.0.0.1:16443');
   });
+
+  it("the node is Ready only when its CNI pod's image is present and, for flannel, the node has a podCIDR", async () => {
+    await sh('rm -f /etc/kubernetes/manifests/haproxy.yaml; systemctl stop kubelet');
+    await importImages(on, defaultImages(K8S));
+    const r = await init();
+    expect(r.code, r.stderr).toBe(0);
+    const kubectl = (args: string) => sh(`kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`);
+    const ready = async () =>
+      JSON.parse((await kubectl('get node s001 -o json')).stdout || '{}') as {
+        spec?: { podCIDR?: string };
+        status?: { conditions?: { type: string; status: string; message: string }[] };
+      };
+    const until = async <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> => {
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const v = await fn();
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+    };
+    await put(
+      on,
+      '/root/flannel.yaml',
+      `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kube-flannel-ds, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: flannel}}
+  template:
+    metadata: {labels: {app: flannel}}
+    spec:
+      hostNetwork: true
+      tolerations: [{operator: Exists, effect: NoSchedule}]
+      containers:
+      - name: kube-flannel
+        image: docker.io/flannel/flannel:v0.26.1
+        args: [--ip-masq, --kube-subnet-mgr]
+      volumes: [{name: cni, hostPath: {path: /etc/cni/net.d}}]
+`,
+      '0644',
+    );
+    expect((await kubectl('apply -f /root/flannel.yaml')).code).toBe(0);
+    const pulled = await until('the flannel pod to fail its pull', async () => {
+      const pods = JSON.parse((await kubectl('get pods -n kube-system -l app=flannel -o json')).stdout) as {
+        items: {
+          status?: { containerStatuses?: { state: { waiting?: { reason: string; message: string } } }[] };
+        }[];
+      };
+      return pods.items[0]?.status?.containerStatuses?.[0]?.state.waiting;
+    });
+    expect(pulled.reason).toBe('ErrImagePull');
+    expect(pulled.message).toContain('Failed to pull image "docker.io/flannel/flannel:v0.26.1"');
+    expect((await ready()).status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    await importImages(on, ['docker.io/flannel/flannel:v0.26.1']);
+    const noCidr = await until('the podCIDR message', async () => {
+      const c = (await ready()).status?.conditions?.find((x) => x.type === 'Ready');
+      return c?.message.includes('spec.podCIDR') ? c : undefined;
+    });
+    expect(noCidr.status).toBe('False');
+    expect(noCidr.message).toContain("flannel --kube-subnet-mgr needs the node's spec.podCIDR");
+    // what kubeadm writes when networking.podSubnet is set
+    await sh(
+      "sed -i -E 's|^( *)- --bind-address=(.*)$|\\1- --allocate-node-cidrs=true\\n\\1- --cluster-cidr=10.244.0.0/16\\n\\1- --bind-address=\\2|' /etc/kubernetes/manifests/kube-controller-manager.yaml",
+    );
+    const node = await until('s001 to be Ready', async () => {
+      const n = await ready();
+      return n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? n : undefined;
+    });
+    expect(node.spec?.podCIDR).toBe('10.244.0.0/24');
+  });
 });
