@@ -34,15 +34,6 @@ interface Endpoint {
   implicit?: boolean;
 }
 
-class PullError extends Error {
-  constructor(
-    readonly code: 'NotFound' | 'Unknown',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** The endpoints containerd would try for a registry, from its hosts.toml. */
 export function registryEndpoints(domain: string, configPath: string): Endpoint[] {
   const upstream: Endpoint = {
@@ -134,8 +125,7 @@ async function token(
     (auth?.username ? Buffer.from(`${auth.username}:${auth.password ?? ''}`).toString('base64') : undefined);
   const r = await get(u.toString(), e, basic ? { Authorization: `Basic ${basic}` } : {});
   if (r.status !== 200)
-    throw new PullError(
-      'Unknown',
+    throw new Error(
       `failed to fetch oauth token: unexpected status from GET request to ${u.origin}${u.pathname}: ${r.status}`,
     );
   const t = JSON.parse(r.body.toString()) as { token?: string; access_token?: string };
