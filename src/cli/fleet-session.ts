@@ -32,7 +32,7 @@ export async function openFleetSession(
   command: string,
   settings: FleetSettings,
 ): Promise<FleetSession> {
-  const target = parseTarget(targetText);
+  const target = parseTarget(targetText, await ctx.store.current());
   const spec = await ctx.store.readSpec(target.cluster);
   const state = await ctx.store.readState(target.cluster);
   const nodes = clusterNodes(spec).map((n) => ({ ...n, name: nodeName(n, state) }));

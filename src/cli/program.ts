@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { KUBEON_VERSION } from '../core/version.js';
 import { addCommand } from './commands/add.js';
 import { certsCommand } from './commands/certs.js';
+import { configCommand } from './commands/config.js';
 import { cpCommand } from './commands/cp.js';
 import { createCommand } from './commands/create.js';
 import { delCommand } from './commands/del.js';
@@ -9,6 +10,8 @@ import { destroyCommand } from './commands/destroy.js';
 import { downloadCommand } from './commands/download.js';
 import { etcdCommand } from './commands/etcd.js';
 import { execCommand } from './commands/exec.js';
+import { explainCommand } from './commands/explain.js';
+import { forgetCommand } from './commands/forget.js';
 import { infoCommand } from './commands/info.js';
 import { listCommand } from './commands/list.js';
 import { upgradeCommand } from './commands/upgrade.js';
@@ -48,6 +51,7 @@ export function buildProgram(
   const commands = [
     createCommand(factory),
     destroyCommand(factory),
+    forgetCommand(factory),
     addCommand(factory),
     delCommand(factory),
     upgradeCommand(factory),
@@ -59,6 +63,8 @@ export function buildProgram(
     etcdCommand(factory),
     certsCommand(factory),
     viewCommand(factory),
+    configCommand(factory),
+    explainCommand(factory),
     downloadCommand(factory),
     versionCommand(factory),
   ];
