@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
-import { ASKED_PASSWORD_VAR, type ClusterFlags, specFromFlags } from '../cluster/from-flags.js';
+import { type ClusterFlags, specFromFlags } from '../cluster/from-flags.js';
 import { nodeOwners } from '../cluster/owners.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import { validateSpec } from '../cluster/validate.js';
 import { badInput } from '../core/errors.js';
 import { plural } from '../core/suggest.js';
+import { withAskedPassword } from './ask-pass.js';
 import type { CommandContext } from './context.js';
-import { askSecret } from './prompt.js';
 
 /** Reads a cluster.yaml; every failure names the file and says what to do. */
 export async function readSpecFile(path: string): Promise<Record<string, unknown>> {
@@ -62,10 +62,7 @@ export async function specFromCommandLine(
   const origins = new Map<string, string>();
   const raw = specFromFlags(name, version ?? '', opts, file, origins);
   const { spec, warnings } = validateSpec(raw, opts.file ?? 'command line', origins);
-  if (opts.askPass) {
-    const password = await askSecret(ctx, 'SSH password: ');
-    ctx = { ...ctx, env: { ...ctx.env, [ASKED_PASSWORD_VAR]: password } };
-  }
+  if (opts.askPass) ctx = await withAskedPassword(ctx);
   const owners = await nodeOwners(ctx.store, spec);
   if (owners.length && !opts.force) {
     const first = owners[0]!;

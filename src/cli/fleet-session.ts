@@ -1,6 +1,7 @@
 import { clusterNodes } from '../cluster/nodes.js';
 import { parseTarget, selectNodes } from '../cluster/selectors.js';
 import { KubeonError } from '../core/errors.js';
+import { plural } from '../core/suggest.js';
 import {
   clusterFleetOptions,
   type FleetSettings,
@@ -62,23 +63,41 @@ export async function openFleetSession(
 
 export interface Tally {
   ok: number;
+  /** The command ran and failed, or ran out of time. */
   failed: number;
+  /** Nothing ran: no connection or no login. */
   unreachable: number;
+  /** Nothing ran: the node offered another host key than the pinned one. */
+  hostkeyChanged: number;
   failures: { node: string; error: NodeFailure }[];
 }
 
-/** Unreachable counts nodes where nothing ran (no connection, login or host key); failed, the rest. */
 export function tally(results: readonly { node: string; error?: NodeFailure }[]): Tally {
-  const t: Tally = { ok: 0, failed: 0, unreachable: 0, failures: [] };
+  const t: Tally = { ok: 0, failed: 0, unreachable: 0, hostkeyChanged: 0, failures: [] };
   for (const r of results) {
     if (!r.error) t.ok++;
     else {
       if (r.error.kind === 'failed' || r.error.kind === 'timeout') t.failed++;
+      else if (r.error.kind === 'hostkey-changed') t.hostkeyChanged++;
       else t.unreachable++;
       t.failures.push({ node: r.node, error: r.error });
     }
   }
   return t;
+}
+
+/** "3 nodes: 1 ok, 0 failed, 1 unreachable, 1 hostkey-changed": the same words as JSON's kinds. */
+export function summaryLine(t: Tally, total: number): string {
+  return `${plural(total, 'node')}: ${t.ok} ok, ${t.failed} failed, ${t.unreachable} unreachable${t.hostkeyChanged ? `, ${t.hostkeyChanged} hostkey-changed` : ''}`;
+}
+
+/** What to do next, by what went wrong; the log is named only when it holds more (command output). */
+function nextStep(t: Tally, logPath: string): string {
+  if (t.failed) return `the output of the failed commands is in the log ${logPath}`;
+  const changed = t.failures.find((f) => f.error.kind === 'hostkey-changed');
+  if (changed && t.failures.length === 1)
+    return `if ${changed.node} was reinstalled, accept its new key with --accept-new-hostkey ${changed.node}`;
+  return 'check the addresses, that sshd runs and the login works; the reasons are listed above';
 }
 
 /** Prints the summary and failed nodes on stderr; throws (exit 1) when any node failed. */
@@ -89,13 +108,12 @@ export function finish(
   total: number,
   session: FleetSession,
 ): void {
-  const logPath = session.log.path;
-  ctx.out.info(`${total} node(s): ${t.ok} ok, ${t.failed} failed, ${t.unreachable} unreachable`);
+  ctx.out.info(summaryLine(t, total));
   for (const f of t.failures)
     ctx.out.info(session.redact(`  ${f.node}: ${f.error.kind}: ${f.error.message}`));
   if (t.failures.length) {
-    throw new KubeonError(`${what} failed on ${t.failures.length} of ${total} node(s)`, {
-      hint: `see the log ${logPath}`,
+    throw new KubeonError(`${what} failed on ${t.failures.length} of ${plural(total, 'node')}`, {
+      hint: nextStep(t, session.log.path),
     });
   }
 }

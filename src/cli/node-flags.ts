@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { CLUSTER_FLAGS } from '../cluster/from-flags.js';
 import { PROXY_MODES } from '../cluster/spec.js';
+import { ASK_PASS_HELP } from './ask-pass.js';
 
 /** Repeatable flag: each occurrence appends (commas are not split, so values may contain them). */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -56,10 +57,7 @@ export function addNodeFlags(cmd: Command): Command {
     )
     .option('--default-pk-file <path>', 'private key of every node [ssh.defaults.privateKeyFile]')
     .option('--default-pk-password <passphrase>', 'key passphrase [ssh.defaults.privateKeyPassphrase]')
-    .option(
-      '--ask-pass',
-      'ask for the SSH password (no echo); cluster.yaml keeps only passwordFrom: env:KUBEON_PASSWORD',
-    )
+    .option('--ask-pass', `${ASK_PASS_HELP}; cluster.yaml keeps only that reference`)
     .option('--bastion <user@host:port>', 'jump host for every connection [ssh.bastion]')
     .option('--bastion-passwd <password>', 'jump host password [ssh.bastion.password]')
     .option('--bastion-pk-file <path>', 'jump host private key [ssh.bastion.privateKeyFile]');

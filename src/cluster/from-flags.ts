@@ -1,4 +1,5 @@
 import { badInput } from '../core/errors.js';
+import { plural } from '../core/suggest.js';
 import { expandAddresses } from './ip-list.js';
 import {
   type ClusterSpecInput,
@@ -328,7 +329,7 @@ function perIndex(
   if (values.length === 1 && broadcast) return new Array(count).fill(values[0]);
   if (values.length !== count) {
     throw badInput(
-      `${values.length} ${flag} value(s) for ${count} node(s)`,
+      `${plural(values.length, `${flag} value`)} for ${plural(count, 'node')}`,
       broadcast
         ? `give ${flag} once for every node of the role, or once per address in the same order`
         : `give ${flag} once per address, in the same order`,

@@ -348,14 +348,14 @@ describe('kubeon CLI on a registered cluster', () => {
       'l002 | root',
       'l004 | root',
     ]);
-    expect(ex.stderr).toContain('3 node(s): 3 ok, 0 failed, 0 unreachable');
+    expect(ex.stderr).toContain('3 nodes: 3 ok, 0 failed, 0 unreachable');
 
     const src = join(work, `src "x" $(y)`);
     writeFileSync(src, 'payload\n');
     const cp = await kubeon(['cp', 'c1@all', src, `/tmp/${odd}/`], env);
     expect(cp.code).toBe(0);
     const again = await kubeon(['-o', 'json', 'cp', 'c1@all', src, `/tmp/${odd}/`], env);
-    expect(JSON.parse(again.stdout).map((r: { skipped: number }) => r.skipped)).toEqual([1, 1, 1]);
+    expect(JSON.parse(again.stdout).map((r: { unchanged: number }) => r.unchanged)).toEqual([1, 1, 1]);
     const json = await kubeon(
       ['-o', 'json', 'exec', 'c1@workers', '--', 'cat', `/tmp/${odd}/src "x" $(y)`],
       env,
@@ -411,13 +411,13 @@ describe('kubeon CLI on a registered cluster', () => {
       const took = Date.now() - started;
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('l001 | l001\n');
-      expect(r.stderr).toContain('4 node(s): 1 ok, 0 failed, 3 unreachable');
+      expect(r.stderr).toContain('4 nodes: 1 ok, 0 failed, 2 unreachable, 1 hostkey-changed');
       expect(r.stderr).toMatch(/l003: unreachable: TCP connect to .* timed out/);
       expect(r.stderr).toMatch(
         /l002: unreachable: .*(no SSH handshake within the connect timeout|timed out)/,
       );
       expect(r.stderr).toContain(
-        `l005: hostkey: host key of l005 (${host('l005').ip}:22) changed: pinned ${oldFp}, offered ${host('l005').hostKeyFingerprint}`,
+        `l005: hostkey-changed: host key of l005 (${host('l005').ip}:22) changed: pinned ${oldFp}, offered ${host('l005').hostKeyFingerprint}`,
       );
       expect(r.stderr).toContain('--accept-new-hostkey l005');
       expect(took).toBeLessThan(15_000);

@@ -1,11 +1,14 @@
 import { Command } from 'commander';
 import { badInput } from '../../core/errors.js';
+import { plural } from '../../core/suggest.js';
 import type { PutProgress } from '../../fleet/fleet.js';
+import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { finish, openFleetSession, tally } from '../fleet-session.js';
 
 interface CpOptions extends FleetFlagValues {
+  askPass?: boolean;
   mode?: string;
 }
 
@@ -22,29 +25,46 @@ function progressReporter(ctx: CommandContext) {
   const started = Date.now();
   let last = 0;
   let drawn = false;
+  let failed = 0;
   const line = (p: PutProgress) => {
     const secs = Math.max(0.001, (Date.now() - started) / 1000);
-    const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
+    // Bytes of failed nodes never arrive, so a copy with failures stays below 100%.
+    const okNodes = p.nodesDone - failed;
+    const pct = Math.floor((p.total ? p.done / p.total : okNodes / Math.max(1, p.nodesTotal)) * 100);
     const speed = `${mb(p.sent / secs)} MB/s`;
-    return { pct, text: `${mb(p.done)}/${mb(p.total)} MB  ${speed}  ${p.nodesDone}/${p.nodesTotal} nodes` };
+    const nodes = `${p.nodesDone}/${p.nodesTotal} nodes${failed ? `, ${failed} failed` : ''}`;
+    return { pct, text: `${mb(p.done)}/${mb(p.total)} MB  ${speed}  ${nodes}` };
   };
+  const draw = (p: PutProgress) => {
+    const { pct, text } = line(p);
+    if (tty) {
+      const filled = Math.round(pct / 5);
+      ctx.streams.stderr.write(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}] ${String(pct).padStart(3)}%  ${text}\x1b[K`,
+      );
+      drawn = true;
+    } else {
+      ctx.streams.stderr.write(`copy: ${pct}%  ${text}\n`);
+    }
+  };
+  let final: PutProgress | undefined;
   return {
+    nodeFailed() {
+      failed++;
+    },
     update(p: PutProgress) {
-      const now = Date.now();
-      if (now - last < (tty ? 100 : 5000) && p.nodesDone < p.nodesTotal) return;
-      last = now;
-      const { pct, text } = line(p);
-      if (tty) {
-        const filled = Math.round(pct / 5);
-        ctx.streams.stderr.write(
-          `\r[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}] ${String(pct).padStart(3)}%  ${text}\x1b[K`,
-        );
-        drawn = true;
-      } else {
-        ctx.streams.stderr.write(`copy: ${pct}%  ${text}\n`);
+      // The last line waits for end(), when every node's result (and failure) is known.
+      if (p.nodesDone === p.nodesTotal) {
+        final = p;
+        return;
       }
+      const now = Date.now();
+      if (now - last < (tty ? 100 : 5000)) return;
+      last = now;
+      draw(p);
     },
     end() {
+      if (final) draw(final);
       if (drawn) ctx.streams.stderr.write('\n');
     },
   };
@@ -68,6 +88,9 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
       ...(settings.sudo ? { sudo: true } : {}),
       ...(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {}),
       onProgress: (p) => progress.update(p),
+      onResult: (r) => {
+        if (r.error) progress.nodeFailed();
+      },
     });
   } finally {
     progress.end();
@@ -75,18 +98,31 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
   }
   const secs = (Date.now() - started) / 1000;
   const bytes = results.reduce((n, r) => n + r.bytes, 0);
-  ctx.out.result(results, results, [
+  // JSON and table say the same words: unchanged (already identical there), result ok or the failure kind.
+  const rows = results.map((r) => ({
+    node: r.node,
+    ip: r.ip,
+    sent: r.sent,
+    unchanged: r.skipped,
+    bytes: r.bytes,
+    durationMs: r.durationMs,
+    result: r.error ? r.error.kind : 'ok',
+    ...(r.error ? { error: r.error.message } : {}),
+  }));
+  ctx.out.result(rows, rows, [
     { header: 'NODE', value: (r) => r.node },
     { header: 'IP', value: (r) => r.ip },
     { header: 'SENT', value: (r) => String(r.sent) },
-    { header: 'UNCHANGED', value: (r) => String(r.skipped) },
+    { header: 'UNCHANGED', value: (r) => String(r.unchanged) },
     { header: 'MB', value: (r) => mb(r.bytes) },
-    { header: 'RESULT', value: (r) => (r.error ? r.error.kind : 'ok') },
+    { header: 'RESULT', value: (r) => r.result },
   ]);
-  ctx.out.info(
-    `copied ${mb(bytes)} MB in ${secs.toFixed(1)} s (${mb(bytes / Math.max(secs, 0.001))} MB/s); sha256 verified on every node`,
-  );
-  finish(ctx, 'cp', tally(results), session.targets.length, session);
+  const t = tally(results);
+  const rate = `${mb(bytes)} MB in ${secs.toFixed(1)} s (${mb(bytes / Math.max(secs, 0.001))} MB/s)`;
+  if (t.failures.length === 0) ctx.out.info(`copied ${rate}; sha256 verified on every node`);
+  else if (t.ok)
+    ctx.out.info(`copied ${rate} to ${t.ok} of ${plural(results.length, 'node')}; sha256 verified on those`);
+  finish(ctx, 'cp', t, session.targets.length, session);
 }
 
 export function cpCommand(makeCtx: ContextFactory): Command {
@@ -100,8 +136,10 @@ export function cpCommand(makeCtx: ContextFactory): Command {
     .argument('<dest>', 'absolute path on the nodes')
     .option('--mode <octal>', "mode of every copied file (default: keep the local file's mode)");
   addFleetFlags(cmd, { sudo: true });
+  cmd.option('--ask-pass', ASK_PASS_HELP);
   cmd.action(async (target: string, src: string, dest: string, opts: CpOptions, c: Command) => {
-    await run(makeCtx(c), target, src, dest, opts);
+    const ctx = makeCtx(c);
+    await run(opts.askPass ? await withAskedPassword(ctx) : ctx, target, src, dest, opts);
   });
   return cmd;
 }

@@ -3,11 +3,13 @@ import pc from 'picocolors';
 import { badInput } from '../../core/errors.js';
 import { script, userCommand } from '../../fleet/script.js';
 import type { FleetTarget, RunResult } from '../../fleet/types.js';
+import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { finish, openFleetSession, tally } from '../fleet-session.js';
 
 interface ExecOptions extends FleetFlagValues {
+  askPass?: boolean;
   group?: boolean;
 }
 
@@ -89,8 +91,10 @@ export function execCommand(makeCtx: ContextFactory): Command {
     .option('--group', "print each node's output as one block, in node order, after all finish")
     .usage('[options] CLUSTER@SELECTOR -- COMMAND [ARGS...]');
   addFleetFlags(cmd, { sudo: true });
+  cmd.option('--ask-pass', ASK_PASS_HELP);
   cmd.action(async (target: string, command: string[], opts: ExecOptions, c: Command) => {
-    await run(makeCtx(c), target, command, opts);
+    const ctx = makeCtx(c);
+    await run(opts.askPass ? await withAskedPassword(ctx) : ctx, target, command, opts);
   });
   return cmd;
 }
