@@ -18,7 +18,7 @@ import { upgradeCommand } from './commands/upgrade.js';
 import { useCommand } from './commands/use.js';
 import { versionCommand } from './commands/version.js';
 import { viewCommand } from './commands/view.js';
-import { completionScript } from './completion.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
 import type { ContextFactory, GlobalOptions } from './context.js';
 
 function increase(_v: string, previous: number): number {
@@ -71,9 +71,11 @@ export function buildProgram(
   for (const c of commands) program.addCommand(c);
   program
     .command('completion')
-    .description('print a shell completion script: source <(kubeon completion bash)')
-    .addArgument(new Command().createArgument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
-    .action((shell: 'bash' | 'zsh') => {
+    .description(
+      'print a shell completion script: source <(kubeon completion bash), or zsh; kubeon completion fish | source',
+    )
+    .addArgument(new Command().createArgument('<shell>', 'bash, zsh or fish').choices(SHELLS))
+    .action((shell: Shell) => {
       output.writeOut(completionScript(program, shell));
     });
   // Every command throws instead of exiting, so runCli owns exit codes and error formatting; and all
