@@ -231,6 +231,7 @@ _kubeon() {
   done
   (( \${#whole} )) && compadd -- $whole
   (( \${#open} )) && compadd -S '' -- $open
+  return 0
 }
 if [ "$funcstack[1]" = "_kubeon" ]; then _kubeon "$@"; else compdef _kubeon kubeon; fi
 `;

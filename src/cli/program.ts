@@ -68,7 +68,27 @@ export function buildProgram(
     downloadCommand(factory),
     versionCommand(factory),
   ];
-  for (const c of commands) program.addCommand(c);
+  const groups: Record<string, string> = {
+    create: 'Clusters:',
+    destroy: 'Clusters:',
+    forget: 'Clusters:',
+    add: 'Clusters:',
+    del: 'Clusters:',
+    upgrade: 'Clusters:',
+    use: 'Clusters:',
+    list: 'Clusters:',
+    exec: 'Nodes:',
+    cp: 'Nodes:',
+    info: 'Nodes:',
+    etcd: 'Nodes:',
+    certs: 'Nodes:',
+    view: 'Specs, versions and artifacts:',
+    config: 'Specs, versions and artifacts:',
+    explain: 'Specs, versions and artifacts:',
+    download: 'Specs, versions and artifacts:',
+  };
+  for (const c of commands) program.addCommand(c.helpGroup(groups[c.name()] ?? 'Other:'));
+  program.commandsGroup('Other:').helpCommand(true);
   program
     .command('completion')
     .description(

@@ -263,7 +263,7 @@ describe('kubeon CLI', () => {
     expect(await complete('use', 'pr')).toEqual(['prod']);
     const zsh = (await kubeon(['completion', 'zsh'], e)).stdout;
     expect(zsh).toContain('#compdef kubeon');
-    expect((await kubeon(['completion', 'fish'], e)).code).toBe(2);
+    expect((await kubeon(['completion', 'tcsh'], e)).code).toBe(2);
   });
 
   it('the real process exits 2 with one line and no stack (tsx entry)', async () => {

@@ -23,20 +23,23 @@ function mb(bytes: number): string {
 function progressReporter(ctx: CommandContext) {
   const tty = Boolean(ctx.streams.stderr.isTTY);
   const started = Date.now();
-  let last = 0;
+  let last = started;
   let drawn = false;
   let failed = 0;
-  const line = (p: PutProgress) => {
+  const line = (p: PutProgress, final: boolean) => {
     const secs = Math.max(0.001, (Date.now() - started) / 1000);
-    // Bytes of failed nodes never arrive, so a copy with failures stays below 100%.
-    const okNodes = p.nodesDone - failed;
-    const pct = Math.floor((p.total ? p.done / p.total : okNodes / Math.max(1, p.nodesTotal)) * 100);
+    // The fleet counts a failed node's share as done, to keep its total meaningful; the line the
+    // user reads counts only what arrived, so a copy with failures never shows 100%.
+    const lost = p.nodesTotal ? (failed * p.total) / p.nodesTotal : 0;
+    const arrived = Math.max(0, p.done - lost);
+    const share = p.total ? arrived / p.total : (p.nodesDone - failed) / Math.max(1, p.nodesTotal);
+    const pct = final ? Math.floor(share * 100) : Math.min(99, Math.floor(share * 100));
     const speed = `${mb(p.sent / secs)} MB/s`;
     const nodes = `${p.nodesDone}/${p.nodesTotal} nodes${failed ? `, ${failed} failed` : ''}`;
-    return { pct, text: `${mb(p.done)}/${mb(p.total)} MB  ${speed}  ${nodes}` };
+    return { pct, text: `${mb(arrived)}/${mb(p.total)} MB  ${speed}  ${nodes}` };
   };
-  const draw = (p: PutProgress) => {
-    const { pct, text } = line(p);
+  const draw = (p: PutProgress, final = false) => {
+    const { pct, text } = line(p, final);
     if (tty) {
       const filled = Math.round(pct / 5);
       ctx.streams.stderr.write(
@@ -64,7 +67,7 @@ function progressReporter(ctx: CommandContext) {
       draw(p);
     },
     end() {
-      if (final) draw(final);
+      if (final) draw(final, true);
       if (drawn) ctx.streams.stderr.write('\n');
     },
   };
@@ -127,6 +130,7 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
 
 export function cpCommand(makeCtx: ContextFactory): Command {
   const cmd = new Command('cp')
+    .summary('copy a file or directory to selected nodes, sha256-checked')
     .description(
       'copy a file or directory to selected nodes: sent once per node, sha256-checked there, renamed into place. ' +
         'A file goes to DEST (inside it if DEST ends with / or is a directory); a directory is merged into DEST',

@@ -83,6 +83,7 @@ async function run(
 
 export function execCommand(makeCtx: ContextFactory): Command {
   const cmd = new Command('exec')
+    .summary('run a command on selected nodes in parallel')
     .description(
       'run a command on selected nodes in parallel. One argument is a shell command line (pipes, $VARS); several are run as an exact argv, each quoted',
     )
