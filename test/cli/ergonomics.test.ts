@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { causeOf, fetchFailureError } from '../../src/artifacts/failures.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
@@ -363,6 +364,45 @@ describe('5. no dead ends', () => {
 });
 
 describe('6. readable failures', () => {
+  it('download failures are grouped by cause, one short line each', () => {
+    const dns = (name: string) => ({
+      attempts: [
+        {
+          url: `https://dl.k8s.io/release/v1.31.2/bin/linux/amd64/${name}`,
+          reason: 'ENOTFOUND: getaddrinfo ENOTFOUND dl.k8s.io',
+        },
+        { url: `https://github.com/x/${name}.tar.gz`, reason: 'ENOTFOUND: getaddrinfo ENOTFOUND github.com' },
+      ],
+    });
+    const err = fetchFailureError(
+      ['kubeadm', 'kubelet', 'kubectl', 'crictl', 'runc', 'cni', 'containerd'].map(dns),
+      7,
+    );
+    expect(err.message.split('\n').filter(Boolean)).toEqual([
+      '7 of 7 files could not be fetched:',
+      '  cannot resolve dl.k8s.io: no network or DNS?: 7 URLs, e.g. https://dl.k8s.io/release/v1.31.2/bin/linux/amd64/kubeadm',
+      '  cannot resolve github.com: no network or DNS?: 7 URLs, e.g. https://github.com/x/kubeadm.tar.gz',
+    ]);
+    expect(
+      causeOf({ url: 'http://127.0.0.1:9/x', reason: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9' }),
+    ).toBe('127.0.0.1:9 refused the connection');
+    expect(causeOf({ url: 'https://m.example/x', reason: 'checksum: HTTP 404' })).toBe(
+      'checksum: HTTP 404 from m.example',
+    );
+  });
+
+  it('view support says why LATEST is unknown and keeps latest: null in JSON', async () => {
+    const e = env();
+    const r = await kubeon(['-o', 'json', 'view', 'support', '--mirror', 'http://127.0.0.1:9'], e);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { latest: string | null; latestUnknown: string }[];
+    expect(rows.every((x) => x.latest === null)).toBe(true);
+    expect(rows[0]!.latestUnknown).toBe('127.0.0.1:9 refused the connection');
+    expect(r.stderr).toMatch(/^LATEST unknown for 1\.30, .*: 127\.0\.0\.1:9 refused the connection$/m);
+    const offline = await kubeon(['-o', 'json', 'view', 'support', '--offline'], e);
+    expect(JSON.parse(offline.stdout)[0].latest).toBeNull();
+  });
+
   it('plurals are right', async () => {
     const r = await kubeon(['create', 'one', 'v1.31.2', '-m', '192.0.2.1', '--dry-run'], env());
     expect(r.stderr).toContain('(v1.31.2, 1 master, 0 workers)');
