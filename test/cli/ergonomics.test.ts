@@ -525,3 +525,51 @@ describe('8. selectors and completion that know the cluster', () => {
     expect(await fish('kubeon create -f clu')).toEqual(['cluster.yaml']);
   });
 });
+
+describe('9. --ask-pass never writes the password', () => {
+  it('create stores only passwordFrom; exec --ask-pass gives the run the password again', async () => {
+    const e = env();
+    const created = await kubeon(
+      ['-o', 'json', 'create', 'ap', 'v1.31.2', '-m', '127.0.0.1', '--ask-pass', '--dry-run'],
+      e,
+      'hunter2\n',
+    );
+    expect(created.code).toBe(0);
+    expect(created.stdout + created.stderr).not.toContain('hunter2');
+    expect(JSON.parse(created.stdout).spec.ssh.defaults).toEqual({ passwordFrom: 'env:KUBEON_PASSWORD' });
+    // The stored cluster as register-only would write it: the reference, no password.
+    await store(e, {
+      name: 'ap',
+      ...JSON.parse(created.stdout).spec,
+      masters: [{ ip: '127.0.0.1', port: 1 }],
+    });
+    const stored = readFileSync(join(e.KUBEON_HOME!, 'clusters', 'ap', 'cluster.yaml'), 'utf8');
+    expect(stored).toContain('passwordFrom: env:KUBEON_PASSWORD');
+    expect(stored).not.toContain('hunter2');
+    const noPass = await kubeon(['exec', 'ap@all', '--', 'true'], e);
+    expect(noPass.code).toBe(2);
+    expect(noPass.stderr).toContain('KUBEON_PASSWORD is not set');
+    // With --ask-pass the secret resolves; the loopback port refuses, so the run fails at connect.
+    const asked = await kubeon(
+      ['exec', 'ap@all', '--ask-pass', '--connect-timeout', '1s', '--', 'true'],
+      e,
+      'hunter2\n',
+    );
+    expect(asked.code).toBe(1);
+    expect(asked.stderr).toContain('1 node: 0 ok, 0 failed, 1 unreachable');
+    expect(asked.stderr).not.toContain('hunter2');
+  });
+});
+
+describe('README', () => {
+  it('the cluster.yaml section shows config init -> edit -> create -f', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## cluster.yaml reference'));
+    const init = section.indexOf('kubeon config init');
+    const edit = section.indexOf('$EDITOR cluster.yaml');
+    const create = section.indexOf('kubeon create -f cluster.yaml');
+    expect(init).toBeGreaterThan(0);
+    expect(edit).toBeGreaterThan(init);
+    expect(create).toBeGreaterThan(edit);
+  });
+});
