@@ -91,9 +91,15 @@ export function summaryLine(t: Tally, total: number): string {
   return `${plural(total, 'node')}: ${t.ok} ok, ${t.failed} failed, ${t.unreachable} unreachable${t.hostkeyChanged ? `, ${t.hostkeyChanged} hostkey-changed` : ''}`;
 }
 
-/** What to do next, by what went wrong; the log is named only when it holds more (command output). */
-function nextStep(t: Tally, logPath: string): string {
-  if (t.failed) return `the output of the failed commands is in the log ${logPath}`;
+/**
+ * What to do next, by what went wrong. The log is named only when it holds more than the lines
+ * above: the output of failed steps that the command did not print itself.
+ */
+function nextStep(t: Tally, logPath: string, outputShown: boolean): string {
+  if (t.failed)
+    return outputShown
+      ? 'the output above shows why each command failed'
+      : `the output of the failed steps is in the log ${logPath}`;
   const changed = t.failures.find((f) => f.error.kind === 'hostkey-changed');
   if (changed && t.failures.length === 1)
     return `if ${changed.node} was reinstalled, accept its new key with --accept-new-hostkey ${changed.node}`;
@@ -107,13 +113,14 @@ export function finish(
   t: Tally,
   total: number,
   session: FleetSession,
+  opts: { outputShown?: boolean } = {},
 ): void {
   ctx.out.info(summaryLine(t, total));
   for (const f of t.failures)
     ctx.out.info(session.redact(`  ${f.node}: ${f.error.kind}: ${f.error.message}`));
   if (t.failures.length) {
     throw new KubeonError(`${what} failed on ${t.failures.length} of ${plural(total, 'node')}`, {
-      hint: nextStep(t, session.log.path),
+      hint: nextStep(t, session.log.path, Boolean(opts.outputShown)),
     });
   }
 }

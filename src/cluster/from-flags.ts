@@ -407,6 +407,19 @@ function setField(raw: Record<string, unknown>, field: string, value: unknown): 
   raw[section] = { ...((raw[section] as Record<string, unknown> | undefined) ?? {}), [key]: value };
 }
 
+/** The flag suffix that sets each SSH setting (--default-passwd, --default-master-pk-file, ...). */
+const FLAG_OF_SSH: Record<keyof SshAuth, string> = {
+  user: 'user',
+  port: 'port',
+  password: 'passwd',
+  privateKeyFile: 'pk-file',
+  privateKeyPassphrase: 'pk-password',
+  passwordFrom: 'passwd',
+  privateKeyPassphraseFrom: 'pk-password',
+  sudoPassword: 'passwd',
+  sudoPasswordFrom: 'passwd',
+};
+
 function splitList(values: string[]): string[] {
   return values.flatMap((s) => s.split(',')).filter(Boolean);
 }
@@ -516,15 +529,3 @@ export function specFromFlags(
   }
   return raw;
 }
-
-const FLAG_OF_SSH: Record<keyof SshAuth, string> = {
-  user: 'user',
-  port: 'port',
-  password: 'passwd',
-  privateKeyFile: 'pk-file',
-  privateKeyPassphrase: 'pk-password',
-  passwordFrom: 'passwd',
-  privateKeyPassphraseFrom: 'pk-password',
-  sudoPassword: 'passwd',
-  sudoPasswordFrom: 'passwd',
-};

@@ -20,6 +20,8 @@ interface CertsOptions extends FleetFlagValues {
   settle?: string;
 }
 
+type Arg = string | undefined;
+
 type FleetCluster = typeof import('../../fleet/cluster.js');
 
 function mastersOf(
@@ -130,81 +132,74 @@ export function certsCommand(makeCtx: ContextFactory): Command {
       '20',
     );
   addFleetFlags(cmd);
-  cmd.action(
-    async (
-      nameArg: string | undefined,
-      actionArg: string | undefined,
-      opts: CertsOptions,
-      command: Command,
-    ) => {
-      const ctx = makeCtx(command);
-      // `kubeon certs renew` renews the current cluster's, unless a cluster is called renew.
-      const actionOnly = nameArg === 'renew' && actionArg === undefined && !ctx.store.exists(nameArg);
-      const name = await clusterOrCurrent(ctx, actionOnly ? undefined : nameArg);
-      const action = actionOnly ? 'renew' : actionArg;
-      const settings = fleetSettings(opts);
-      const paths = await ctx.store.requireCluster(name);
-      const spec = await ctx.store.readSpec(name);
-      const state = await ctx.store.readState(name);
-      const version = state?.kubernetesVersion ?? spec.version;
-      const selector = typeof opts.nodes === 'string' ? opts.nodes : 'masters';
-      const now = new Date();
-      if (action === undefined) {
-        const rows = await localInventory(paths.pki, paths.kubeconfig, now);
-        if (opts.nodes !== undefined) {
-          const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
-          const remote = await withFleet(ctx, spec, masters, settings, 'certs', (fleet) =>
-            readNodeCerts(fleet, paths.pki, masters, now, settings.timeoutMs),
-          );
-          rows.push(...remote.rows);
-          for (const f of remote.failures) ctx.out.warn(`${f.node}: ${f.message}`);
-          printRows(ctx, rows);
-          if (remote.failures.length) {
-            throw new KubeonError(`could not read the certificates of ${remote.failures.length} master(s)`, {
-              hint: 'see the warnings above and the log in the cluster logs/ directory',
-            });
-          }
-          return;
-        }
-        if (rows.length === 0)
-          ctx.out.info(`cluster ${name} has no certificates yet (kubeon create makes them)`);
+  cmd.action(async (nameArg: Arg, actionArg: Arg, opts: CertsOptions, command: Command) => {
+    const ctx = makeCtx(command);
+    // `kubeon certs renew` renews the current cluster's, unless a cluster is called renew.
+    const actionOnly = nameArg === 'renew' && actionArg === undefined && !ctx.store.exists(nameArg);
+    const name = await clusterOrCurrent(ctx, actionOnly ? undefined : nameArg);
+    const action = actionOnly ? 'renew' : actionArg;
+    const settings = fleetSettings(opts);
+    const paths = await ctx.store.requireCluster(name);
+    const spec = await ctx.store.readSpec(name);
+    const state = await ctx.store.readState(name);
+    const version = state?.kubernetesVersion ?? spec.version;
+    const selector = typeof opts.nodes === 'string' ? opts.nodes : 'masters';
+    const now = new Date();
+    if (action === undefined) {
+      const rows = await localInventory(paths.pki, paths.kubeconfig, now);
+      if (opts.nodes !== undefined) {
+        const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+        const remote = await withFleet(ctx, spec, masters, settings, 'certs', (fleet) =>
+          readNodeCerts(fleet, paths.pki, masters, now, settings.timeoutMs),
+        );
+        rows.push(...remote.rows);
+        for (const f of remote.failures) ctx.out.warn(`${f.node}: ${f.message}`);
         printRows(ctx, rows);
+        if (remote.failures.length) {
+          throw new KubeonError(`could not read the certificates of ${remote.failures.length} master(s)`, {
+            hint: 'see the warnings above and the log in the cluster logs/ directory',
+          });
+        }
         return;
       }
-      if (action !== 'renew') throw badInput(`unknown certs action "${action}"`, 'the only action is renew');
-      const timeout = Number(opts.readyzTimeout);
-      if (!Number.isInteger(timeout) || timeout <= 0) {
-        throw badInput(`--readyz-timeout ${opts.readyzTimeout} is not a whole number of seconds`, 'e.g. 300');
-      }
-      const settle = Number(opts.settle);
-      if (!Number.isInteger(settle) || settle < 0) {
-        throw badInput(`--settle ${opts.settle} is not a whole number of seconds`, 'e.g. 20');
-      }
-      const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
-      const lock = await ctx.store.lock(name, ctx.commandLine);
-      try {
-        const renewOpts = {
-          now,
-          who: who(ctx.env),
-          place: opts.place !== false,
-          readyzTimeoutMs: timeout * 1000,
-          settleSeconds: settle,
-          ...(settings.timeoutMs !== undefined ? { stepTimeoutMs: settings.timeoutMs } : {}),
-          progress: (msg: string) => ctx.out.info(msg),
-        };
-        const result =
-          opts.place === false
-            ? await renewCertificates(undefined, paths, spec, version, masters, renewOpts)
-            : await withFleet(ctx, spec, masters, settings, 'certs-renew', (fleet) =>
-                renewCertificates(fleet, paths, spec, version, masters, renewOpts),
-              );
-        ctx.out.info(
-          `renewed ${result.written.length} file(s)${result.placed.length ? `; placed and restarted: ${result.placed.join(', ')}` : ''}`,
-        );
-      } finally {
-        lock.release();
-      }
-    },
-  );
+      if (rows.length === 0)
+        ctx.out.info(`cluster ${name} has no certificates yet (kubeon create makes them)`);
+      printRows(ctx, rows);
+      return;
+    }
+    if (action !== 'renew') throw badInput(`unknown certs action "${action}"`, 'the only action is renew');
+    const timeout = Number(opts.readyzTimeout);
+    if (!Number.isInteger(timeout) || timeout <= 0) {
+      throw badInput(`--readyz-timeout ${opts.readyzTimeout} is not a whole number of seconds`, 'e.g. 300');
+    }
+    const settle = Number(opts.settle);
+    if (!Number.isInteger(settle) || settle < 0) {
+      throw badInput(`--settle ${opts.settle} is not a whole number of seconds`, 'e.g. 20');
+    }
+    const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+    const lock = await ctx.store.lock(name, ctx.commandLine);
+    try {
+      const renewOpts = {
+        now,
+        who: who(ctx.env),
+        place: opts.place !== false,
+        readyzTimeoutMs: timeout * 1000,
+        settleSeconds: settle,
+        ...(settings.timeoutMs !== undefined ? { stepTimeoutMs: settings.timeoutMs } : {}),
+        progress: (msg: string) => ctx.out.info(msg),
+      };
+      const result =
+        opts.place === false
+          ? await renewCertificates(undefined, paths, spec, version, masters, renewOpts)
+          : await withFleet(ctx, spec, masters, settings, 'certs-renew', (fleet) =>
+              renewCertificates(fleet, paths, spec, version, masters, renewOpts),
+            );
+      ctx.out.info(
+        `renewed ${result.written.length} file(s)${result.placed.length ? `; placed and restarted: ${result.placed.join(', ')}` : ''}`,
+      );
+    } finally {
+      lock.release();
+    }
+  });
   return cmd;
 }

@@ -123,10 +123,8 @@ export function createCommand(makeCtx: ContextFactory): Command {
   const specOptions = new Set(cmd.options.map((o) => o.attributeName()).filter((k) => !before.has(k)));
   cmd.optionsGroup('Execution:');
   addFleetFlags(cmd);
-  cmd.action(
-    async (name: string | undefined, version: string | undefined, opts: CreateOptions, command: Command) => {
-      await run(makeCtx(command), name, version, opts, specOptions);
-    },
-  );
+  cmd.action(async (name: string, version: string | undefined, opts: CreateOptions, command: Command) => {
+    await run(makeCtx(command), name, version, opts, specOptions);
+  });
   return cmd;
 }

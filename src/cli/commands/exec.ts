@@ -78,7 +78,8 @@ async function run(
       if (r.stderr) ctx.streams.stderr.write(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`);
     }
   }
-  finish(ctx, 'exec', tally(results), targets.length, session);
+  // Every node's output was printed (streamed, grouped or in JSON), so the log holds nothing more.
+  finish(ctx, 'exec', tally(results), targets.length, session, { outputShown: true });
 }
 
 export function execCommand(makeCtx: ContextFactory): Command {
