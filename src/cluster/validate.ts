@@ -142,7 +142,8 @@ export class SpecOrigin {
   }
 
   fail(path: string, message: string, fix: string): KubeonError {
-    return badInput(message, `${fix}; see kubeon explain ${explainPath(path)}`);
+    const field = explainPath(path);
+    return badInput(message, `${fix}; see kubeon explain${field ? ` ${field}` : ''}`);
   }
 }
 
@@ -165,7 +166,7 @@ export function schemaError(error: z.ZodError, source: string | SpecOrigin, inpu
     const where = origin.source === 'cluster spec' ? '' : `${origin.source}: `;
     return badInput(
       `${where}unknown field ${field}`,
-      `${didYouMean(key, known)}fields here: ${known.join(', ')}; see kubeon explain ${explainPath(path) || '""'}`,
+      `${didYouMean(key, known)}fields here: ${known.join(', ')}; see kubeon explain${path ? ` ${explainPath(path)}` : ''}`,
     );
   }
   return origin.fail(
