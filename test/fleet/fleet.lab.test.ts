@@ -66,8 +66,10 @@ function samplePs(): { stop(): Promise<string> } {
   };
 }
 
+/** A kubeon home per test: the tests register the same lab hosts in several clusters, which one home refuses. */
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { KUBEON_HOME: join(work, 'home'), HOME: work, PATH: process.env.PATH, NO_COLOR: '1', ...extra };
+  const home = mkdtempSync(join(work, 'home-'));
+  return { KUBEON_HOME: home, HOME: work, PATH: process.env.PATH, NO_COLOR: '1', ...extra };
 }
 
 beforeAll(async () => {
@@ -376,7 +378,7 @@ describe('kubeon CLI on a registered cluster', () => {
     expect(wrong.stderr).toMatch(/l004: auth: authentication failed for kubeon@l004/);
 
     const secrets = [l1.rootPassword, l4.sudoPassword, 'Not-The-Pw-123'];
-    const logDir = join(work, 'home', 'clusters', 'c1', 'logs');
+    const logDir = join(env.KUBEON_HOME!, 'clusters', 'c1', 'logs');
     const logs = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8'));
     expect(logs.length).toBeGreaterThanOrEqual(5);
     expect(logs.join('')).toContain('"event":"run"');
@@ -498,7 +500,7 @@ describe('kubeon CLI on a registered cluster', () => {
       expect(ok.code).toBe(0);
       expect(ok.stdout).toMatch(/l001 +master/);
       expect(ok.stdout).toMatch(/w-six +worker/);
-      const state = JSON.parse(readFileSync(join(work, 'home', 'clusters', 'c4', 'state.json'), 'utf8'));
+      const state = JSON.parse(readFileSync(join(env.KUBEON_HOME!, 'clusters', 'c4', 'state.json'), 'utf8'));
       expect(state.status).toBe('registered');
       expect(state.nodes[host('l006').ip]).toMatchObject({ name: 'w-six', hostname: 'Bad_Name' });
     } finally {
@@ -530,7 +532,7 @@ describe('kubeon CLI on a registered cluster', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/worker@10\.\d+\.\d+\.\d+: unreachable/);
       expect(r.stderr).toContain('nothing was stored');
-      expect(readdirSync(join(work, 'home', 'clusters'))).not.toContain('c3');
+      expect(readdirSync(join(env.KUBEON_HOME!, 'clusters'))).not.toContain('c3');
     } finally {
       await fault(lab, 'l003', 'up');
     }
