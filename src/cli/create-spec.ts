@@ -5,6 +5,7 @@ import { nodeOwners } from '../cluster/owners.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import { validateSpec } from '../cluster/validate.js';
 import { badInput } from '../core/errors.js';
+import { fileProblem } from '../core/file-errors.js';
 import { plural } from '../core/suggest.js';
 import { withAskedPassword } from './ask-pass.js';
 import type { CommandContext } from './context.js';
@@ -15,15 +16,11 @@ export async function readSpecFile(path: string): Promise<Record<string, unknown
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      throw badInput(`no such file: ${path}`, 'write one with kubeon config init, then give it with -f');
-    if (code === 'EISDIR')
-      throw badInput(`${path} is a directory`, 'give the path of a cluster.yaml with -f');
-    if (code === 'EACCES') throw badInput(`no permission to read ${path}`, 'check its owner and mode');
     throw badInput(
-      `cannot read ${path}: ${(err as Error).message}`,
-      'give the path of a cluster.yaml with -f',
+      fileProblem(path, err),
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'write one with kubeon config init, then give it with -f'
+        : 'give the path of a readable cluster.yaml with -f',
     );
   }
   let doc: unknown;

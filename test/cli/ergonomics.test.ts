@@ -403,6 +403,15 @@ describe('6. readable failures', () => {
     expect(JSON.parse(offline.stdout)[0].latest).toBeNull();
   });
 
+  it('a missing local file is "no such file: PATH", not ENOENT', async () => {
+    const e = env();
+    await store(e, { name: 'lo', masters: [{ ip: '127.0.0.1', port: 1 }] });
+    const r = await kubeon(['cp', 'lo@all', '/nonexistent/payload', '/tmp/'], e);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: no such file: /nonexistent/payload');
+    expect(r.stderr).not.toContain('ENOENT');
+  });
+
   it('plurals are right', async () => {
     const r = await kubeon(['create', 'one', 'v1.31.2', '-m', '192.0.2.1', '--dry-run'], env());
     expect(r.stderr).toContain('(v1.31.2, 1 master, 0 workers)');
