@@ -10,6 +10,7 @@ PACKAGES=(
   haproxy etcd-server etcd-client openssl curl ca-certificates
   debootstrap systemd-container docker-registry
   pssh ansible shellcheck
+  zsh fish
 )
 
 missing=()

@@ -4,9 +4,9 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { type Dispatcher, request } from 'undici';
-import { KubeonError } from '../core/errors.js';
 import { type ArtifactCache, fileKey, type IndexEntry } from './cache.js';
 import { parseChecksum, sha256File } from './checksum.js';
+import { fetchFailureError } from './failures.js';
 import { getText, HttpStatusError, reasonOf } from './http.js';
 import type { FileSource } from './mirrors.js';
 import type { FileArtifact } from './plan.js';
@@ -69,15 +69,7 @@ export async function fetchFiles(files: readonly FileArtifact[], opts: FetchOpti
   const run: RunState = { warned: false };
   const settled = await Promise.allSettled(files.map((f) => limit(() => fetchOne(f, opts, run))));
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
-  if (failures.length > 0) {
-    const lines = failures.map((f) => (f instanceof Error ? f.message : String(f)));
-    throw new KubeonError(
-      `${failures.length} of ${files.length} files could not be fetched: ${lines.join('; ')}`,
-      {
-        hint: 'check the mirror list (--mirror, KUBEON_MIRROR) and the network or proxy (HTTPS_PROXY); a re-run resumes partial files',
-      },
-    );
-  }
+  if (failures.length > 0) throw fetchFailureError(failures as FileFailure[], files.length);
   return settled.map((s) => (s as PromiseFulfilledResult<FetchedFile>).value);
 }
 

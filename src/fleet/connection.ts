@@ -459,7 +459,7 @@ async function connectOnce(e: Endpoint, o: ConnectOptions, plan: Awaited<ReturnT
           return true;
         }
         hostKeyError = new NodeError(
-          'hostkey',
+          'hostkey-changed',
           `host key of ${e.name} (${e.host}:${e.port}) changed: pinned ${verdict.pinned.join(', ')}, offered ${verdict.offered}; refusing to connect. If the node was reinstalled, accept the new key with --accept-new-hostkey ${e.name}`,
         );
         return false;

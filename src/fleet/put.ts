@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { badInput } from '../core/errors.js';
+import { fileProblem } from '../core/file-errors.js';
 import type { SftpSession } from './connection.js';
 import { type Script, script, sh } from './script.js';
 
@@ -36,10 +37,7 @@ export async function scanLocal(src: string): Promise<LocalTree> {
   try {
     st = await stat(src);
   } catch (err) {
-    throw badInput(
-      `cannot read ${src}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      'give an existing local file or directory',
-    );
+    throw badInput(fileProblem(src, err), 'give an existing local file or directory');
   }
   if (st.isFile()) {
     const file = { rel: '', path: src, size: st.size, mode: st.mode & 0o7777, sha256: await sha256File(src) };

@@ -181,12 +181,14 @@ describe('kubeon download', () => {
     b.setFaults([{ kind: 'status', path: KUBEADM, status: 503 }]);
     const r = await download(['--mirror', a.url, '--mirror', b.url]);
     expect(r.code).toBe(1);
-    const lines = r.stderr.trim().split('\n');
-    const error = lines[lines.length - 1]!;
-    expect(error).toMatch(/^error: 1 of 7 files could not be fetched: kubeadm/);
-    expect(error).toContain(`${a.url}${KUBEADM} (HTTP 404)`);
-    expect(error).toContain(`${b.url}${KUBEADM} (HTTP 503)`);
-    expect(error).toContain('(fix: ');
+    // Grouped by cause: one short line per failed URL, then the fix.
+    const error = r.stderr.slice(r.stderr.indexOf('error: '));
+    expect(error.trim().split('\n')).toEqual([
+      'error: 1 of 7 files could not be fetched:',
+      `  HTTP 404 from ${new URL(a.url).host}: ${a.url}${KUBEADM}`,
+      `  HTTP 503 from ${new URL(b.url).host}: ${b.url}${KUBEADM}`,
+      expect.stringMatching(/^ \(fix: check the mirror list/),
+    ]);
     await expectCacheClean();
   });
 
@@ -313,7 +315,7 @@ describe('kubeon view', () => {
       '1.37',
     ]);
     expect(rows.filter((x) => x.patched).map((x) => x.minor)).toEqual(['1.35', '1.36', '1.37']);
-    expect(rows.every((x) => x.latest === undefined)).toBe(true);
+    expect(rows.every((x) => x.latest === null)).toBe(true);
     expect(Date.now() - t).toBeLessThan(1000);
   });
 
@@ -323,9 +325,14 @@ describe('kubeon view', () => {
       env(),
     );
     expect(r.code, r.stderr).toBe(0);
-    const rows = JSON.parse(r.stdout) as { minor: string; latest?: string }[];
+    const rows = JSON.parse(r.stdout) as { minor: string; latest: string | null; latestUnknown?: string }[];
     expect(rows.find((x) => x.minor === '1.31')!.latest).toBe(VERSION);
-    expect(rows.find((x) => x.minor === '1.33')!.latest).toBeUndefined();
+    // Issue 15 item 6: JSON keeps latest: null and says why.
+    const unknown = rows.find((x) => x.minor === '1.33')!;
+    expect(unknown.latest).toBeNull();
+    expect(unknown.latestUnknown).toContain('127.0.0.1:9 refused the connection');
+    expect(unknown.latestUnknown).toMatch(/HTTP 404 from 127\.0\.0\.1/);
+    expect(r.stderr).toContain('LATEST unknown for');
 
     a.setFaults([{ kind: 'slow', path: '/dl.k8s.io/*', delayMs: 20_000 }]);
     const t = Date.now();

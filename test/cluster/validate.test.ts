@@ -170,12 +170,12 @@ describe('schema', () => {
   });
   it('checks mirrors and SSH ports', () => {
     rejects(base({ artifacts: { mirrors: ['ftp://x'] } }), 'ftp://x');
-    rejects(base({ masters: [{ ip: '192.0.2.11', port: 0 }] }), 'port 0');
+    rejects(base({ masters: [{ ip: '192.0.2.11', port: 0 }] }), 'masters[0].port', '1 to 65535', '(got 0)');
     rejects(base({ ssh: { defaults: { passwordFrom: 'PASS' } } }), 'env:');
   });
   it('checks the NodePort range and max pods', () => {
     rejects(base({ network: { nodePortRange: '32767-30000' } }), '32767-30000');
-    rejects(base({ kubelet: { maxPods: 0 } }), 'max pods 0');
+    rejects(base({ kubelet: { maxPods: 0 } }), 'kubelet.maxPods', '(got 0)');
     expect(validateSpec(base({ network: { nodePortRange: '20000-22767' } })).spec.network.nodePortRange).toBe(
       '20000-22767',
     );

@@ -41,6 +41,12 @@ export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
           { header: 'CILIUM', value: (r) => r.cilium },
           { header: 'HAPROXY', value: (r) => r.haproxy },
         ]);
+        // Say once why LATEST is unknown, per distinct reason, on stderr (JSON keeps latest: null).
+        const reasons = new Map<string, string[]>();
+        for (const r of rows)
+          if (r.latest === null && !offline && r.latestUnknown)
+            reasons.set(r.latestUnknown, [...(reasons.get(r.latestUnknown) ?? []), r.minor]);
+        for (const [why, minors] of reasons) ctx.out.info(`LATEST unknown for ${minors.join(', ')}: ${why}`);
       } finally {
         await dispatcher?.close();
       }
