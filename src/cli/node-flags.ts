@@ -5,9 +5,19 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+const ROLES = ['master', 'worker'] as const;
+const SCOPES = ['', 'master-', 'worker-'] as const;
+
+/** Every flag whose value is a secret, so a command line can be shown with the values masked. */
+export const SECRET_FLAGS: ReadonlySet<string> = new Set([
+  ...ROLES.flatMap((r) => [`--${r}-passwd`, `--${r}-pk-password`]),
+  ...SCOPES.flatMap((s) => [`--default-${s}passwd`, `--default-${s}pk-password`]),
+  '--bastion-passwd',
+]);
+
 /** Node and SSH flags shared by create and add, compatible with the original kubeon. */
 export function addNodeFlags(cmd: Command): Command {
-  for (const role of ['master', 'worker'] as const) {
+  for (const role of ROLES) {
     const short = role === 'master' ? '-m' : '-w';
     const nameShort = role === 'master' ? '-M' : '-W';
     cmd
@@ -28,7 +38,7 @@ export function addNodeFlags(cmd: Command): Command {
       .option(`--${role}-pk-password <passphrase>`, `key passphrase per ${role} (repeatable)`, collect)
       .option(`--${role}-labels <k=v,...>`, `node labels per ${role} (repeatable)`, collect);
   }
-  for (const scope of ['', 'master-', 'worker-'] as const) {
+  for (const scope of SCOPES) {
     const who = scope === '' ? 'every node' : `${scope.slice(0, -1)}s`;
     cmd
       .option(`--default-${scope}user <user>`, `SSH user for ${who} (default root)`)

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { badInput, type KubeonError } from '../core/errors.js';
 import { type Cidr, cidrContains, cidrsOverlap, ipFamily, parseCidr } from './net.js';
+import { SECRET_KEYS } from './redact.js';
 import {
   type ClusterSpec,
   type ClusterSpecInput,
@@ -121,7 +122,9 @@ export function schemaError(error: z.ZodError, source: string, input?: unknown):
       value && typeof value === 'object'
         ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
         : undefined;
-  const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+  const secret = SECRET_KEYS.has(String(issue.path.at(-1)));
+  const shown =
+    value === undefined || typeof value === 'object' || secret ? '' : ` (got ${JSON.stringify(value)})`;
   const path = issue.path
     .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
     .join('')

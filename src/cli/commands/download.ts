@@ -6,6 +6,7 @@ import { ARCHES, type Arch, archOf } from '../../artifacts/plan.js';
 import { createProgress, formatBytes } from '../../artifacts/progress.js';
 import { badInput } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
+import { collect } from '../node-flags.js';
 
 interface DownloadOptions {
   arch?: string;
@@ -18,7 +19,6 @@ interface DownloadOptions {
   concurrency?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function parseArches(value: string | undefined): Arch[] {
   if (!value) {

@@ -9,9 +9,9 @@ import { archOf } from '../../artifacts/plan.js';
 import { componentView, supportTable } from '../../artifacts/support.js';
 import { badInput } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
+import { collect } from '../node-flags.js';
 import { parseArches } from './download.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** `view support` and `view component`: answered from the catalog, offline, in well under a second. */
 export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
