@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Store } from '../cluster/store.js';
 import { badInput } from '../core/errors.js';
@@ -26,7 +27,6 @@ export interface GlobalOptions {
 
 const FORMATS = ['table', 'json', 'yaml'];
 
-
 /** Replaces the values of password flags so a command line can be logged or shown in a lock. */
 export function redactArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -51,11 +51,14 @@ export function makeContext(
     defaultHome: string;
   },
 ): CommandContext {
+  const home = globals.home ?? io.defaultHome;
+  if (existsSync(home) && !statSync(home).isDirectory())
+    throw badInput(`--home ${home} is not a directory`, 'point --home (or KUBEON_HOME) at a directory');
   const format = globals.output ?? 'table';
   if (!FORMATS.includes(format))
     throw badInput(`output format "${format}" is not supported`, 'use -o table, -o json or -o yaml');
   return {
-    store: new Store(globals.home ?? io.defaultHome),
+    store: new Store(home),
     out: createOutput(format as OutputFormat, globals.verbose ?? 0, io.streams, io.env),
     env: io.env,
     streams: io.streams,

@@ -1,13 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, KubeonError } from '../core/errors.js';
@@ -105,7 +97,8 @@ function breakStale(path: string, seen: string, self: string, host: string, dept
   if (!create(guard, self)) {
     const other = readRaw(guard);
     // A guard is held for microseconds; one left behind was left by a killed process.
-    if (depth < 2 && other !== undefined && stale(other, host)) breakStale(guard, other, self, host, depth + 1);
+    if (depth < 2 && other !== undefined && stale(other, host))
+      breakStale(guard, other, self, host, depth + 1);
     return;
   }
   try {

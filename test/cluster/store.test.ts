@@ -1,7 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { tmpdir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newState } from '../../src/cluster/state.js';
@@ -143,7 +150,7 @@ async function ask(racers: ChildProcess[], line: string): Promise<string[]> {
 }
 
 describe('stale lock takeover', () => {
-  it('6 processes racing for a dead holder\'s lock: exactly one holds it, 50 times over', async () => {
+  it("6 processes racing for a dead holder's lock: exactly one holds it, 50 times over", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubeon-race-'));
     mkdirSync(dir, { recursive: true });
     const lock = join(dir, '.lock');

@@ -19,7 +19,6 @@ interface DownloadOptions {
   concurrency?: string;
 }
 
-
 export function parseArches(value: string | undefined): Arch[] {
   if (!value) {
     const own = archOf(process.arch);

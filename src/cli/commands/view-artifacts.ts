@@ -12,7 +12,6 @@ import type { ContextFactory } from '../context.js';
 import { collect } from '../node-flags.js';
 import { parseArches } from './download.js';
 
-
 /** `view support` and `view component`: answered from the catalog, offline, in well under a second. */
 export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
   const support = new Command('support')
