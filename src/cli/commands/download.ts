@@ -17,6 +17,7 @@ interface DownloadOptions {
   allowDotZero?: boolean;
   prune?: boolean;
   concurrency?: string;
+  trustMirrorChecksums?: boolean;
 }
 
 export function parseArches(value: string | undefined): Arch[] {
@@ -55,6 +56,10 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
     .option('--allow-dot-zero', 'accept an X.Y.0 release')
     .option('--concurrency <n>', 'parallel downloads', '4')
     .option('--prune', 'remove cached artifacts that no cluster uses')
+    .option(
+      '--trust-mirror-checksums',
+      "accept a mirror's own checksum file for files no trusted digest covers (announced per file, recorded in the cache)",
+    )
     .action(async (version: string | undefined, opts: DownloadOptions, command: Command) => {
       const ctx = makeCtx(command);
       if (opts.prune) {
@@ -98,6 +103,7 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
         progress: createProgress(ctx.streams.stderr),
         warn: (m) => ctx.out.warn(m),
         concurrency,
+        trustMirrorChecksums: Boolean(opts.trustMirrorChecksums),
       });
       const files = set.files.map((f) => ({
         name: `linux/${f.artifact.arch}/${f.name}`,
