@@ -211,6 +211,7 @@ describe('plan', () => {
       'docker.io/library/haproxy:3.2.19-alpine',
       'quay.io/cilium/cilium:v1.20.1',
       'quay.io/cilium/operator-generic:v1.20.1',
+      'quay.io/cilium/cilium-envoy:v1.37.5-1786810558-766ccfb37260a43e9d228837aa84ce3faf9f64e7',
     ]);
   });
 

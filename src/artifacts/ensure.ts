@@ -50,6 +50,11 @@ export interface ArtifactSet {
 
 export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet> {
   const version = checkVersionSupported(opts.version, { allowDotZero: opts.allowDotZero ?? false });
+  if (opts.images && opts.cni === 'cilium' && !version.ciliumEnvoy)
+    throw new KubeonError(
+      `the catalog has no cilium-envoy image for Cilium ${version.cilium} (Kubernetes ${version.minor}), so an offline install would lack it`,
+      { hint: 'use --cni calico for an offline install of this minor, or a minor from 1.34 on' },
+    );
   const dispatcher = opts.dispatcher ?? createDispatcher({ env: opts.env });
   const cache = new ArtifactCache(opts.cacheDir);
   const sources: FileSource[] = fileSources(opts.mirrors);
