@@ -250,16 +250,28 @@ async function downloadVerified(
   const attempts = opts.resumeAttempts ?? 4;
   let lastError: unknown;
   let restartedFromZero = false;
+  let earlyDrops = 0;
   for (let i = 0; i < attempts; i++) {
     const before = await sizeOf(part);
     try {
-      await transfer(url, part, metaPath, opts.dispatcher, onProgress);
+      await transfer(url, part, metaPath, opts.dispatcher, onProgress, () =>
+        opts.warn?.(
+          `waiting for the mirror: ${url} (a caching mirror answers only once it has the file itself)`,
+        ),
+      );
     } catch (err) {
       lastError = err;
       if (err instanceof HttpStatusError) throw err;
-      // Retry the same URL only while attempts make progress; a dead mirror fails over at once.
-      if ((await sizeOf(part)) <= before) throw err;
-      continue;
+      const after = await sizeOf(part);
+      // Retry the same URL while attempts make progress. A connection dropped before the first megabyte
+      // (a busy mirror shedding load) gets a few tries with backoff too; a refused or silent one fails over.
+      if (after > before) continue;
+      if (after < EARLY_BYTES && droppedConnection(err) && earlyDrops < EARLY_RETRIES) {
+        await new Promise((r) => setTimeout(r, EARLY_BACKOFF_MS * 2 ** earlyDrops++));
+        i--;
+        continue;
+      }
+      throw err;
     }
     const got = await sha256File(part);
     if (got === digest) {
@@ -278,6 +290,21 @@ async function downloadVerified(
     throw new Error(`sha256 mismatch: got ${got.slice(0, 12)}…, want ${digest.slice(0, 12)}…`);
   }
   throw lastError instanceof Error ? lastError : new Error('download did not complete');
+}
+
+const WAITING_NOTICE_MS = 10_000;
+const FILE_HEADERS_TIMEOUT_MS = 10 * 60_000;
+const EARLY_BYTES = 1 << 20;
+const EARLY_RETRIES = 3;
+const EARLY_BACKOFF_MS = 200;
+
+/** The server or the path closed an open connection (not refused, not timed out, not an HTTP answer). */
+function droppedConnection(err: unknown): boolean {
+  const codes = [(err as NodeJS.ErrnoException).code, ((err as Error).cause as NodeJS.ErrnoException)?.code];
+  if (codes.some((c) => c === 'ECONNRESET' || c === 'UND_ERR_SOCKET' || c === 'EPIPE')) return true;
+  return /other side closed|socket hang up|premature close|connection closed at/i.test(
+    String((err as Error).message),
+  );
 }
 
 async function sizeOf(path: string): Promise<number> {
@@ -303,6 +330,7 @@ async function transfer(
   metaPath: string,
   dispatcher: Dispatcher,
   onProgress: (done: number, total: number | undefined) => void,
+  onWaiting: () => void,
 ): Promise<void> {
   let have = await sizeOf(part);
   const meta = await readMeta(metaPath);
@@ -311,7 +339,15 @@ async function transfer(
     headers.range = `bytes=${have}-`;
     if (meta?.url === url && meta.validator) headers['if-range'] = meta.validator;
   }
-  const res = await request(url, { dispatcher, method: 'GET', headers });
+  // A caching mirror (DaoCloud) sends nothing until it has fetched a file it did not hold: a big first
+  // download may take minutes to start, so the headers get longer than the client's default, with a word.
+  const waiting = setTimeout(onWaiting, WAITING_NOTICE_MS);
+  const res = await request(url, {
+    dispatcher,
+    method: 'GET',
+    headers,
+    headersTimeout: FILE_HEADERS_TIMEOUT_MS,
+  }).finally(() => clearTimeout(waiting));
   if (res.statusCode === 416 && have > 0) {
     // The part may already hold the whole file (a run killed before the rename); the digest decides.
     await res.body.dump();

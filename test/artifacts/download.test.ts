@@ -146,6 +146,16 @@ describe('kubeon download', () => {
     expect(entry?.sha256).toBe(digestOf(KUBELET));
   });
 
+  it('retries a connection dropped before the first megabyte on the same mirror, with backoff', async () => {
+    a.setFaults([{ kind: 'drop', path: KUBELET, afterBytes: 0, times: 2 }]);
+    const r = await download(['--mirror', a.url, '--mirror', b.url]);
+    expect(r.code, r.stderr).toBe(0);
+    const hits = a.log().filter((e) => e.path === KUBELET);
+    expect(hits.map((h) => h.fault ?? 'ok')).toEqual(['drop', 'drop', 'ok']);
+    expect(b.log().filter((e) => e.path === KUBELET)).toEqual([]);
+    await expectCacheClean();
+  });
+
   it('resumes a partial file a killed earlier run left, across runs', async () => {
     const digest = digestOf(KUBELET);
     const bytes = await readFile(path.join(root, KUBELET));
@@ -405,7 +415,6 @@ describe('kubeon view', () => {
     const kubeadm = view.files.find((f) => f.name === 'kubeadm' && f.arch === 'arm64')!;
     expect(kubeadm.urls).toEqual([
       'https://files.m.daocloud.io/dl.k8s.io/release/v1.36.3/bin/linux/arm64/kubeadm',
-      'https://kubernetes-release.pek3b.qingstor.com/release/v1.36.3/bin/linux/arm64/kubeadm',
       'https://dl.k8s.io/release/v1.36.3/bin/linux/arm64/kubeadm',
     ]);
     expect(kubeadm.checksumUrl).toBe('https://dl.k8s.io/release/v1.36.3/bin/linux/arm64/kubeadm.sha256');
