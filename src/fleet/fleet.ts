@@ -429,7 +429,9 @@ export class Fleet {
         : plan.finals;
       const conn = await this.connection(t);
       const session = await conn.sftp();
-      const stage = sudo ? await conn.tempDir() : undefined;
+      // Uploads always land in the connection's private directory, which close() and the next run's
+      // sweep remove: an upload cut off (node lost, kubeon killed) leaves nothing beside the destination.
+      const stage = await conn.tempDir();
       const placements: Placement[] = [];
       const chmods: { final: string; mode: string }[] = [];
       for (const [i, f] of tree.files.entries()) {
@@ -447,7 +449,7 @@ export class Fleet {
           posix.dirname(final),
           `.${posix.basename(final)}.kubeon-${randomBytes(4).toString('hex')}.tmp`,
         );
-        const staged = stage ? `${stage}/${i}.up` : tmp;
+        const staged = `${stage}/${i}.up`;
         await upload(session, f, staged, (n) => {
           accounted += n;
           onBytes(n, true);

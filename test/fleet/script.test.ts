@@ -1,5 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,6 +142,39 @@ describe('copy scripts', () => {
     expect(bad.stderr).toContain('sha256 mismatch');
     expect(readFileSync(final, 'utf8')).toBe(data);
     expect(() => statSync(join(dir, '.t2'))).toThrow();
+  });
+
+  it('a placement ended by TERM (its process group killed) leaves no temporary file beside the destination', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeon-place-term-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    // A checksum that takes its time, so the signal arrives while the temporary name exists.
+    writeFileSync(join(bin, 'openssl'), '#!/bin/sh\ntouch "$MARK"; sleep 30\n', { mode: 0o755 });
+    writeFileSync(join(dir, 'staged'), 'data\n');
+    const text = renderPlace(
+      [
+        {
+          staged: join(dir, 'staged'),
+          tmp: join(dir, '.t1'),
+          final: join(dir, 'f'),
+          mode: '0644',
+          sha256: 'c'.repeat(64),
+        },
+      ],
+      [],
+    ).text;
+    const mark = join(dir, 'summing');
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', text], {
+      detached: true,
+      env: { PATH: `${bin}:${process.env.PATH}`, MARK: mark },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    while (!existsSync(mark)) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(join(dir, '.t1'))).toBe(true);
+    process.kill(-child.pid!, 'SIGTERM');
+    expect(await exited).toBe(143);
+    expect(readdirSync(dir).sort()).toEqual(['bin', 'summing']);
   });
 
   it('falls back to sha256sum on nodes without openssl', () => {

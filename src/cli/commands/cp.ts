@@ -83,8 +83,9 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
     { header: 'MB', value: (r) => mb(r.bytes) },
     { header: 'RESULT', value: (r) => (r.error ? r.error.kind : 'ok') },
   ]);
+  const verified = results.filter((r) => !r.error).length;
   ctx.out.info(
-    `copied ${mb(bytes)} MB in ${secs.toFixed(1)} s (${mb(bytes / Math.max(secs, 0.001))} MB/s); sha256 verified on every node`,
+    `copied ${mb(bytes)} MB in ${secs.toFixed(1)} s (${mb(bytes / Math.max(secs, 0.001))} MB/s); sha256 verified on ${verified} of ${results.length} node(s)`,
   );
   finish(ctx, 'cp', tally(results), session.targets.length, session);
 }
