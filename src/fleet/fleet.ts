@@ -466,8 +466,9 @@ export class Fleet {
         result.bytes += f.size;
         placements.push({ staged, tmp, final, mode, sha256: f.sha256 });
       }
-      if (placements.length || chmods.length) {
-        const placed = await this.runOne(t, renderPlace(placements, chmods), ++this.seq, stepOpts);
+      const links = tree.links.map((l) => ({ final: posix.join(plan.dest, l.rel), target: l.target }));
+      if (placements.length || chmods.length || links.length) {
+        const placed = await this.runOne(t, renderPlace(placements, chmods, links), ++this.seq, stepOpts);
         if (placed.error) throw new NodeError(placed.error.kind, placed.error.message);
       }
     } catch (err) {

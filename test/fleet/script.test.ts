@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -12,7 +13,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type LocalTree, layout, parseProbe, renderPlace, renderProbe } from '../../src/fleet/put.js';
+import {
+  type LocalTree,
+  layout,
+  parseProbe,
+  renderPlace,
+  renderProbe,
+  scanLocal,
+} from '../../src/fleet/put.js';
 import { raw, runCommandLine, script, sh, userCommand } from '../../src/fleet/script.js';
 
 const golden = (name: string) => readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8');
@@ -76,6 +84,7 @@ const tree = (kind: 'file' | 'dir'): LocalTree =>
     ? {
         kind,
         root: '/src/my file',
+        links: [],
         dirs: [],
         bytes: 3,
         files: [{ rel: '', path: '/src/my file', size: 3, mode: 0o644, sha256: 'a'.repeat(64) }],
@@ -83,6 +92,7 @@ const tree = (kind: 'file' | 'dir'): LocalTree =>
     : {
         kind,
         root: '/src/d',
+        links: [],
         dirs: ['sub $(x)'],
         bytes: 6,
         files: [
@@ -175,6 +185,28 @@ describe('copy scripts', () => {
     process.kill(-child.pid!, 'SIGTERM');
     expect(await exited).toBe(143);
     expect(readdirSync(dir).sort()).toEqual(['bin', 'summing']);
+  });
+
+  it('copies symbolic links as links and refuses FIFOs, naming them', async () => {
+    const src = mkdtempSync(join(tmpdir(), 'kubeon-scan-'));
+    writeFileSync(join(src, 'f'), 'x');
+    symlinkSync('f', join(src, 'to-f'));
+    symlinkSync('/etc/nowhere', join(src, 'dangling'));
+    const scanned = await scanLocal(src);
+    expect(scanned.files.map((f) => f.rel)).toEqual(['f']);
+    expect(scanned.links).toEqual([
+      { rel: 'dangling', target: '/etc/nowhere' },
+      { rel: 'to-f', target: 'f' },
+    ]);
+    const dest = mkdtempSync(join(tmpdir(), 'kubeon-links-'));
+    const r = bash(renderPlace([], [], [{ final: join(dest, 'l $(x)'), target: "it's" }]).text, dest);
+    expect(r.code).toBe(0);
+    expect(readlinkSync(join(dest, 'l $(x)'))).toBe("it's");
+
+    execFileSync('mkfifo', [join(src, 'pipe')]);
+    await expect(scanLocal(src)).rejects.toThrow(
+      /holds 1 FIFO, socket or device file\(s\), which cannot be copied: .*pipe/,
+    );
   });
 
   it('falls back to sha256sum on nodes without openssl', () => {
