@@ -20,6 +20,8 @@ export interface FleetSession {
   targets: FleetTarget[];
   log: FileLog;
   redact(text: string): string;
+  /** Redacts every string inside a result before it is printed (-o json/yaml). */
+  redactValue<T>(value: T): T;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function openFleetSession(
     targets,
     log,
     redact: (t) => redactor.redact(t),
+    redactValue: (v) => redactor.redactValue(v),
     async close() {
       await fleet.close();
       log.write({ event: 'end' });

@@ -8,10 +8,20 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+const ROLES = ['master', 'worker'] as const;
+const SCOPES = ['', 'master-', 'worker-'] as const;
+
+/** Every flag whose value is a secret, so a command line can be shown with the values masked. */
+export const SECRET_FLAGS: ReadonlySet<string> = new Set([
+  ...ROLES.flatMap((r) => [`--${r}-passwd`, `--${r}-pk-password`]),
+  ...SCOPES.flatMap((s) => [`--default-${s}passwd`, `--default-${s}pk-password`]),
+  '--bastion-passwd',
+]);
+
 /** Node and SSH flags shared by create and add, compatible with the original kubeon and sealos. */
 export function addNodeFlags(cmd: Command): Command {
   cmd.optionsGroup('Nodes:');
-  for (const role of ['master', 'worker'] as const) {
+  for (const role of ROLES) {
     const short = role === 'master' ? '-m' : '-w';
     const nameShort = role === 'master' ? '-M' : '-W';
     cmd
@@ -32,7 +42,7 @@ export function addNodeFlags(cmd: Command): Command {
       );
   }
   cmd.optionsGroup('SSH (given once: every node of the role; repeated: one per address, in order):');
-  for (const role of ['master', 'worker'] as const) {
+  for (const role of ROLES) {
     cmd
       .option(`--${role}-user <user>`, `SSH user of the ${role}s [${role}s[].user]`, collect)
       .option(`--${role}-port <port>`, `SSH port of the ${role}s [${role}s[].port]`, collect)

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { badInput, type KubeonError } from '../core/errors.js';
 import { didYouMean, plural } from '../core/suggest.js';
 import { type Cidr, cidrContains, cidrsOverlap, ipFamily, parseCidr } from './net.js';
+import { SECRET_KEYS } from './redact.js';
 import {
   type ClusterSpec,
   type ClusterSpecInput,
@@ -157,7 +158,9 @@ export function schemaError(error: z.ZodError, source: string | SpecOrigin, inpu
       value && typeof value === 'object'
         ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
         : undefined;
-  const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+  const secret = SECRET_KEYS.has(String(issue.path.at(-1)));
+  const shown =
+    value === undefined || typeof value === 'object' || secret ? '' : ` (got ${JSON.stringify(value)})`;
   const path = pathText(issue.path);
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;

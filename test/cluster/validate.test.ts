@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSpecInput } from '../../src/cluster/spec.js';
 import { normalizeVersion, validateClusterName, validateSpec } from '../../src/cluster/validate.js';
-import { KubeonError } from '../../src/core/errors.js';
+import { formatError, KubeonError } from '../../src/core/errors.js';
 
 function base(over: Partial<ClusterSpecInput> = {}): ClusterSpecInput {
   return {
@@ -187,5 +187,21 @@ describe('schema', () => {
       validateSpec(base({ controlPlane: { certSANs: ['api.example.com', '192.0.2.5'] } })).spec.controlPlane
         .certSANs,
     ).toHaveLength(2);
+  });
+});
+
+describe('secret fields in errors', () => {
+  it('a mistyped secret prints its path and expected type, never the value', () => {
+    for (const field of ['password', 'sudoPassword', 'privateKeyPassphrase']) {
+      let msg = '';
+      try {
+        validateSpec({ name: 'p', version: '1.31.2', masters: [{ ip: '192.0.2.1', [field]: 918273 }] });
+      } catch (err) {
+        msg = formatError(err);
+      }
+      expect(msg).toContain(`masters[0].${field}`);
+      expect(msg).toContain('expected string');
+      expect(msg).not.toContain('918273');
+    }
   });
 });

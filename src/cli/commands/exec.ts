@@ -67,7 +67,7 @@ async function run(
       durationMs: r.durationMs,
       ...(r.error ? { error: r.error } : {}),
     }));
-    ctx.out.result(rows, [], []);
+    ctx.out.result(session.redactValue(rows), [], []);
   } else if (opts.group) {
     for (const r of results) {
       const status = r.error
