@@ -14,6 +14,7 @@ import { CallLog } from '../lib/calllog.js';
 import { ApiClient, ApiError, retry } from '../lib/client.js';
 import {
   ConfigError,
+  clusterToV1beta4,
   type Doc,
   extraArgs,
   get,
@@ -49,6 +50,7 @@ import { commandFlags, GLOBAL, TREE } from '../lib/kubeadm-flags.js';
 import { ensureCerts, ensureKubeconfigs } from '../lib/kubeadm-pki.js';
 import { buildPlan, checkMixed, controlPlaneURL, type Plan } from '../lib/kubeadm-plan.js';
 import { readKubeconfig, renderKubeconfig } from '../lib/kubeconfig.js';
+import { dropKubeletFlags, unwantedKubeletFlags, writesPodInfraImage } from '../lib/kubelet-env.js';
 import {
   apiserverManifest,
   type ControlPlaneInput,
@@ -59,6 +61,12 @@ import {
 import { caCertHash, certInfo, readPair, signLeaf, writePair, writeSecret } from '../lib/pki.js';
 import { judge, runChecks } from '../lib/preflight.js';
 import { nodeName, sleep, systemctl } from '../lib/sys.js';
+import {
+  enforceVersionPolicies,
+  forcedNotice,
+  parseStoredClusterConfig,
+  policyFailure,
+} from '../lib/upgrade-policy.js';
 import { builtVersion, factsFor, MINORS, parseVersion, type Version } from '../lib/versions.js';
 
 const VERSION = builtVersion();
@@ -189,7 +197,7 @@ function writeKubeletFiles(p: Plan, configYaml: string): void {
   );
   mkdirSync('/var/lib/kubelet', { recursive: true, mode: 0o700 });
   const flags = new Map<string, string>([['container-runtime-endpoint', p.node.criSocket]]);
-  if (VERSION.minor <= 33)
+  if (writesPodInfraImage(VERSION.minor))
     flags.set('pod-infra-container-image', `${p.imageRepository}/pause:${factsFor(VERSION.minor).pause}`);
   if (p.node.name !== nodeName()) flags.set('hostname-override', p.node.name);
   // a control plane gets its taints from mark-control-plane; other nodes register with them
@@ -870,7 +878,7 @@ async function joinEtcd(api: ApiClient, p: Plan): Promise<void> {
 }
 
 async function cmdReset(flags: ParsedFlags): Promise<void> {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   let resetCfg: Doc | undefined;
   const cfgPath = str(flags, 'config');
   if (cfgPath)
@@ -978,7 +986,7 @@ function imagesFor(target: Version, repo: string): string[] {
 }
 
 function cmdImagesList(flags: ParsedFlags): void {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   let target = VERSION;
   let repo = str(flags, 'image-repository') ?? 'registry.k8s.io';
   const cfgPath = str(flags, 'config');
@@ -1041,18 +1049,35 @@ function clusterEndpoint(kubeconfig: string): string {
   return readKubeconfig(kubeconfig).server.replace(/^https:\/\//, '');
 }
 
+/**
+ * `token create`: flags, or (not both, ValidateMixedArguments) the first bootstrap token of an
+ * InitConfiguration given with --config; a token given as the argument wins.
+ */
 async function cmdTokenCreate(flags: ParsedFlags, args: string[]): Promise<void> {
+  checkMixed(flags, VERSION.minor);
   const kubeconfig = str(flags, 'kubeconfig') ?? `${K}/admin.conf`;
+  const cfgPath = str(flags, 'config');
+  const fromConfig = cfgPath
+    ? (((loadConfigFile(cfgPath, VERSION.minor, ['InitConfiguration', 'ClusterConfiguration']).docs.get(
+        'InitConfiguration',
+      )?.bootstrapTokens as Doc[] | undefined) ?? [])[0] ?? {})
+    : {};
   const api = adminClient(kubeconfig);
-  const token = args[0] ?? generateToken();
+  const token = args[0] ?? getStr(fromConfig, 'token') ?? generateToken();
+  const ttl = str(flags, 'ttl') ?? getStr(fromConfig, 'ttl');
+  const usages = list(flags, 'usages').length
+    ? list(flags, 'usages')
+    : (fromConfig.usages as string[] | undefined);
+  const groups = list(flags, 'groups').length
+    ? list(flags, 'groups')
+    : (fromConfig.groups as string[] | undefined);
+  const description = str(flags, 'description') ?? getStr(fromConfig, 'description');
   await createToken(api, {
     token,
-    ttlMs: str(flags, 'ttl') ? durationMs(str(flags, 'ttl')!) : 24 * 3600e3,
-    usages: list(flags, 'usages').length ? list(flags, 'usages') : ['signing', 'authentication'],
-    groups: list(flags, 'groups').length
-      ? list(flags, 'groups')
-      : ['system:bootstrappers:kubeadm:default-node-token'],
-    ...(str(flags, 'description') ? { description: str(flags, 'description')! } : {}),
+    ttlMs: ttl ? durationMs(ttl) : 24 * 3600e3,
+    usages: usages ?? ['signing', 'authentication'],
+    groups: groups ?? ['system:bootstrappers:kubeadm:default-node-token'],
+    ...(description ? { description } : {}),
   });
   log.write('token-create');
   if (bool(flags, 'print-join-command')) {
@@ -1282,7 +1307,7 @@ async function validityFromCluster(flags: ParsedFlags): Promise<number> {
 }
 
 async function cmdUploadCerts(flags: ParsedFlags): Promise<void> {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   if (!bool(flags, 'upload-certs')) {
     out('[upload-certs] Skipping phase. Please see --upload-certs');
     return;
@@ -1301,6 +1326,14 @@ async function clusterConfig(api: ApiClient): Promise<Doc> {
     '/api/v1/namespaces/kube-system/configmaps/kubeadm-config',
   );
   return parseYamlDocs(cm.data.ClusterConfiguration ?? '', 'kubeadm-config')[0] ?? {};
+}
+
+/** The stored ClusterConfiguration, read as `upgrade` reads it. */
+async function storedClusterConfig(api: ApiClient): Promise<Doc> {
+  const cm = await api.get<{ data: Record<string, string> }>(
+    '/api/v1/namespaces/kube-system/configmaps/kubeadm-config',
+  );
+  return parseStoredClusterConfig(cm.data.ClusterConfiguration ?? '', VERSION.minor);
 }
 
 async function cmdUpgradePlan(flags: ParsedFlags, args: string[]): Promise<void> {
@@ -1378,8 +1411,46 @@ async function waitMirrorPods(
   }
 }
 
+interface NodeSummary {
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string } };
+}
+
+function checkUpgradePolicy(current: Version, target: Version, nodes: NodeSummary[], force: boolean): void {
+  const phased = VERSION.minor >= 31;
+  out(
+    phased
+      ? `[upgrade/preflight] You have chosen to upgrade the cluster version to "${target.text}"`
+      : `[upgrade/version] You have chosen to change the cluster version to "${target.text}"`,
+  );
+  out(`[upgrade/versions] Cluster version: ${current.text}`);
+  out(`[upgrade/versions] kubeadm version: ${VERSION.text}`);
+  const errs = enforceVersionPolicies({
+    cluster: current,
+    kubeadm: VERSION,
+    target,
+    kubelets: nodes.map((n) => n.status?.nodeInfo?.kubeletVersion ?? '').filter(Boolean),
+  });
+  const failure = policyFailure(errs, force, phased);
+  if (failure) throw phased ? new PhaseError('preflight', failure) : new Error(failure);
+  const notice = force ? forcedNotice(errs) : undefined;
+  if (notice) out(notice);
+}
+
+/** kubeadm 1.35's upgrade removes kubelet flags the 1.35 kubelet refuses from kubeadm-flags.env. */
+function cleanKubeletFlagsEnv(): void {
+  const path = '/var/lib/kubelet/kubeadm-flags.env';
+  if (!existsSync(path)) return;
+  const text = readFileSync(path, 'utf8');
+  const next = dropKubeletFlags(text, unwantedKubeletFlags(VERSION.minor));
+  if (next === text) return;
+  writeFileSync(`${path}.tmp`, next, { mode: 0o644 });
+  renameSync(`${path}.tmp`, path);
+  log.write('kubeadm-flags-env-cleaned');
+}
+
 async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void> {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   let upgradeCfg: Doc | undefined;
   const cfgPath = str(flags, 'config');
   if (cfgPath)
@@ -1400,14 +1471,11 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
   out(
     '[upgrade/config] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...',
   );
-  const cluster = await clusterConfig(api);
+  let cluster = await storedClusterConfig(api);
   const current = parseVersion(getStr(cluster, 'kubernetesVersion') ?? '')!;
   out('[upgrade] Running cluster health checks');
   const nodes = await api.get<{
-    items: {
-      metadata: { name: string; labels?: Record<string, string> };
-      status?: { conditions?: { type: string; status: string }[] };
-    }[];
+    items: NodeSummary[];
   }>('/api/v1/nodes');
   const notReady = nodes.items.filter(
     (n) =>
@@ -1423,28 +1491,9 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
       `[preflight] Some fatal errors occurred:\n\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [${notReady.map((n) => n.metadata.name).join(' ')}]`,
     );
   }
-  out(`[upgrade/version] You have chosen to change the cluster version to "${target.text}"`);
-  out(`[upgrade/versions] Cluster version: ${current.text}`);
-  out(`[upgrade/versions] kubeadm version: ${VERSION.text}`);
-  if (target.minor > VERSION.minor || (target.minor === VERSION.minor && target.patch > VERSION.patch)) {
-    throw new PhaseError(
-      'preflight',
-      `Specified version to upgrade to "${target.text}" is higher than the kubeadm version "${VERSION.text}". Upgrade kubeadm first using the tool you used to install kubeadm`,
-    );
-  }
-  if (target.minor > current.minor + 1) {
-    throw new PhaseError(
-      'preflight',
-      `Specified version to upgrade to "${target.text}" is too high; kubeadm can upgrade only 1 minor version at a time`,
-    );
-  }
-  if (target.minor < current.minor) {
-    throw new PhaseError(
-      'preflight',
-      `Specified version to upgrade to "${target.text}" is equal to or lower than the cluster version "${current.text}". Downgrades are not supported yet`,
-    );
-  }
-  if (!bool(flags, 'yes') && !bool(flags, 'force')) {
+  const force = bool(flags, 'force') || apply.forceUpgrade === true;
+  checkUpgradePolicy(current, target, nodes.items, force);
+  if (!bool(flags, 'yes') && !force) {
     const ok = await confirm('[upgrade] Are you sure you want to proceed? [y/N]: ');
     if (!ok)
       throw new PhaseError('preflight', "won't proceed; the user didn't answer (Y|y) in order to continue");
@@ -1476,8 +1525,9 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
     (c) => `${repo}/${c}:${c === 'etcd' ? etcdTag : target.text}`,
     5 * 60e3,
   );
+  if (VERSION.minor >= 31) cluster = clusterToV1beta4(cluster);
   cluster.kubernetesVersion = target.text;
-  cluster.apiVersion = `kubeadm.k8s.io/${VERSION.minor >= 31 ? 'v1beta4' : 'v1beta3'}`;
+  cleanKubeletFlagsEnv();
   out(
     '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
   );
@@ -1508,13 +1558,13 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
 }
 
 async function cmdUpgradeNode(flags: ParsedFlags): Promise<void> {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   const isCP = existsSync(`${K}/manifests/kube-apiserver.yaml`);
   const kubeconfig = str(flags, 'kubeconfig') ?? (isCP ? `${K}/admin.conf` : `${K}/kubelet.conf`);
   const api = adminClient(kubeconfig);
   log.write('upgrade-node-start', { controlPlane: isCP });
   out('[upgrade] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...');
-  const cluster = await clusterConfig(api);
+  const cluster = await storedClusterConfig(api);
   const target = parseVersion(getStr(cluster, 'kubernetesVersion') ?? '')!;
   out('[preflight] Running pre-flight checks');
   if (isCP) {
@@ -1543,6 +1593,7 @@ async function cmdUpgradeNode(flags: ParsedFlags): Promise<void> {
     '/api/v1/namespaces/kube-system/configmaps/kubelet-config',
   );
   writeFileSync('/var/lib/kubelet/config.yaml', kcm.data.kubelet ?? '', { mode: 0o644 });
+  cleanKubeletFlagsEnv();
   out('[upgrade] The configuration for this node was successfully updated!');
   out('[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.');
   log.write('upgrade-node-done');

@@ -79,9 +79,11 @@ export interface Plan {
 
 const YEAR = 365 * 24 * 3600e3;
 
-export function checkMixed(flags: ParsedFlags): void {
+/** ValidateMixedArguments; `--yes` joined the allowed flags in 1.31, with UpgradeConfiguration. */
+export function checkMixed(flags: ParsedFlags, minor: number): void {
   if (!flags.values.has('config')) return;
-  const bad = [...flags.values.keys()].filter((k) => !MIX_ALLOWED.has(k) && !k.startsWith('skip-'));
+  const allowed = (k: string) => MIX_ALLOWED.has(k) || k.startsWith('skip-') || (k === 'yes' && minor >= 31);
+  const bad = [...flags.values.keys()].filter((k) => !allowed(k));
   if (bad.length) throw new ConfigError(`can not mix '--config' with arguments [${bad.join(' ')}]`);
 }
 
@@ -90,7 +92,7 @@ function volumes(v: unknown): Volume[] {
 }
 
 export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Version, args: string[]): Plan {
-  checkMixed(flags);
+  checkMixed(flags, kubeadm.minor);
   const cfgPath = str(flags, 'config');
   const wanted = kind === 'init' ? ['InitConfiguration', 'ClusterConfiguration'] : ['JoinConfiguration'];
   const config = cfgPath ? loadConfigFile(cfgPath, kubeadm.minor, wanted) : undefined;
