@@ -58,6 +58,8 @@ import {
   etcdManifest,
   schedulerManifest,
 } from '../lib/manifests.js';
+import { applyPatches, knownTargets, type PatchSet, readPatches } from '../lib/patches.js';
+import { resolveSkips } from '../lib/phases.js';
 import { caCertHash, certInfo, readPair, signLeaf, writePair, writeSecret } from '../lib/pki.js';
 import { judge, runChecks } from '../lib/preflight.js';
 import { nodeName, sleep, systemctl } from '../lib/sys.js';
@@ -212,7 +214,7 @@ function writeKubeletFiles(p: Plan, configYaml: string): void {
   const args = [...flags.entries()].map(([k, v]) => `--${k}=${v}`).join(' ');
   writeFileSync('/var/lib/kubelet/kubeadm-flags.env', `KUBELET_KUBEADM_ARGS="${args}"\n`, { mode: 0o644 });
   out('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"');
-  writeFileSync('/var/lib/kubelet/config.yaml', configYaml, { mode: 0o644 });
+  writeFileSync('/var/lib/kubelet/config.yaml', patched('kubeletconfiguration', configYaml), { mode: 0o644 });
 }
 
 function cpInput(p: Plan): ControlPlaneInput {
@@ -245,7 +247,22 @@ function cpInput(p: Plan): ControlPlaneInput {
   return input;
 }
 
-function writeManifest(name: string, text: string): void {
+/** The patch sets of --patches / patches.directory, read once per command (lib/patches.ts). */
+let patchSets: PatchSet[] = [];
+
+function loadPatches(dir: string | undefined): void {
+  if (dir) patchSets = readPatches(dir, knownTargets(VERSION.minor), out);
+}
+
+/** A YAML document with the patches for `target` applied, or the text untouched when none apply. */
+function patched(target: string, text: string): string {
+  if (!patchSets.some((s) => s.target === target)) return text;
+  const [doc] = parseYamlDocs(text, target);
+  return stringify(applyPatches(target, (doc ?? {}) as never, patchSets, out), { version: '1.1' });
+}
+
+function writeManifest(name: string, rendered: string): void {
+  const text = patched(name, rendered);
   mkdirSync(`${K}/manifests`, { recursive: true, mode: 0o700 });
   const path = `${K}/manifests/${name}.yaml`;
   // written aside and renamed, so the kubelet never reads half a manifest
@@ -253,15 +270,20 @@ function writeManifest(name: string, text: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
-function writeControlPlane(p: Plan): void {
-  out(`[control-plane] Using manifest folder "${K}/manifests"`);
+function writeControlPlane(p: Plan, parent = 'control-plane'): void {
   const input = cpInput(p);
-  out('[control-plane] Creating static Pod manifest for "kube-apiserver"');
-  writeManifest('kube-apiserver', apiserverManifest(input));
-  out('[control-plane] Creating static Pod manifest for "kube-controller-manager"');
-  writeManifest('kube-controller-manager', controllerManagerManifest(input));
-  out('[control-plane] Creating static Pod manifest for "kube-scheduler"');
-  writeManifest('kube-scheduler', schedulerManifest(input));
+  const components = [
+    ['apiserver', 'kube-apiserver', apiserverManifest],
+    ['controller-manager', 'kube-controller-manager', controllerManagerManifest],
+    ['scheduler', 'kube-scheduler', schedulerManifest],
+  ] as const;
+  const todo = components.filter(([phaseName]) => !skip(p, `${parent}/${phaseName}`));
+  if (!todo.length) return;
+  out(`[control-plane] Using manifest folder "${K}/manifests"`);
+  for (const [, name, render] of todo) {
+    out(`[control-plane] Creating static Pod manifest for "${name}"`);
+    writeManifest(name, render(input));
+  }
 }
 
 function adminClient(path = `${K}/admin.conf`): ApiClient {
@@ -355,14 +377,14 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
   const facts = factsFor(VERSION.minor);
   const svc = p.serviceSubnet.split(',')[0]!.split('/')[0]!.split('.').map(Number);
   svc[3] = (svc[3] ?? 0) + 10;
-  const dnsDisabled = get(p.clusterDoc, 'dns.disabled') === true;
-  const proxyDisabled = get(p.clusterDoc, 'proxy.disabled') === true;
+  const dnsDisabled = get(p.clusterDoc, 'dns.disabled') === true || skip(p, 'addon/coredns');
+  const proxyDisabled = get(p.clusterDoc, 'proxy.disabled') === true || skip(p, 'addon/kube-proxy');
   if (!dnsDisabled) {
     const image = `${getStr(p.clusterDoc, 'dns.imageRepository') ?? `${p.imageRepository}/coredns`}/coredns:${getStr(p.clusterDoc, 'dns.imageTag') ?? facts.coredns}`;
     await putConfigMap(api, 'kube-system', 'coredns', {
       Corefile: `.:53 {\n    errors\n    health\n    kubernetes ${p.dnsDomain} in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n    cache 30\n}\n`,
     });
-    await api.upsert('/apis/apps/v1/namespaces/kube-system/deployments', {
+    const deployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
@@ -374,7 +396,11 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
           spec: { containers: [{ name: 'coredns', image }] },
         },
       },
-    } as never);
+    };
+    await api.upsert(
+      '/apis/apps/v1/namespaces/kube-system/deployments',
+      applyPatches('corednsdeployment', deployment, patchSets, out) as never,
+    );
     await api.upsert('/api/v1/namespaces/kube-system/services', {
       apiVersion: 'v1',
       kind: 'Service',
@@ -419,7 +445,25 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
 }
 
 function skip(p: Plan, name: string): boolean {
-  return p.skipPhases.some((s) => s === name || name.startsWith(`${s}/`));
+  return p.skipped.has(name);
+}
+
+/** Resolves --skip-phases against the workflow, refusing names it does not have. */
+function resolvePhases(p: Plan, kind: 'init' | 'join'): void {
+  try {
+    p.skipped = resolveSkips(kind, VERSION.minor, p.skipPhases);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+/** Sub-phases the stand-in runs as one step: skipping only some of them is refused, not ignored. */
+function wholeOnly(p: Plan, parent: string): void {
+  const some = [...p.skipped].filter((n) => n.startsWith(`${parent}/`) && n !== `${parent}/all`);
+  if (some.length && !p.skipped.has(parent))
+    throw new ConfigError(
+      `[stand-in] skipping ${some.join(', ')} without the rest of "${parent}" is not implemented by the stand-in`,
+    );
 }
 
 async function preflight(p: Plan, controlPlane: boolean, join: boolean): Promise<void> {
@@ -455,6 +499,9 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
   if (bool(flags, 'dry-run'))
     throw new ConfigError('[stand-in] --dry-run is not implemented by the kubeadm stand-in');
   out(`[init] Using Kubernetes version: ${p.kubernetesVersion.text}`);
+  resolvePhases(p, 'init');
+  wholeOnly(p, 'certs');
+  loadPatches(p.patchesDir);
   log.write('init-start', { node: p.node.name, advertise: p.advertise, uploadCerts: p.uploadCerts });
   if (!skip(p, 'preflight')) await phase('preflight', () => preflight(p, true, false));
   if (!skip(p, 'certs')) {
@@ -486,35 +533,41 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
         localURL: `https://${p.advertise}:${p.bindPort}`,
         validityMs: p.validityMs,
         algo: p.algo,
-        files: ['admin', 'super-admin', 'kubelet', 'controller-manager', 'scheduler'],
+        files: (['admin', 'super-admin', 'kubelet', 'controller-manager', 'scheduler'] as const).filter(
+          (f) => !skip(p, `kubeconfig/${f}`),
+        ),
         say: out,
       }),
     );
   }
-  if (p.etcd.local && !skip(p, 'etcd')) {
+  if (p.etcd.local && !skip(p, 'etcd/local')) {
     out(`[etcd] Creating static Pod manifest for local etcd in "${K}/manifests"`);
     writeManifest('etcd', etcdManifest(cpInput(p), `${p.node.name}=https://${p.advertise}:2380`, false));
   }
-  if (!skip(p, 'control-plane')) writeControlPlane(p);
+  writeControlPlane(p);
   const kubeletYaml = kubeletConfigYaml(p);
   if (!skip(p, 'kubelet-start')) {
     writeKubeletFiles(p, kubeletYaml);
     restartKubelet();
   }
-  await phase('wait-control-plane', async () => {
-    await waitKubelet(p.timeouts.kubelet);
-    await waitApiserver(p);
-  });
+  if (!skip(p, 'wait-control-plane'))
+    await phase('wait-control-plane', async () => {
+      await waitKubelet(p.timeouts.kubelet);
+      await waitApiserver(p);
+    });
   // super-admin.conf is what kubeadm uses until the kubeadm:cluster-admins binding exists
   const api = localClient(
     p,
     existsSync(`${K}/super-admin.conf`) ? `${K}/super-admin.conf` : `${K}/admin.conf`,
   );
   await phase('upload-config', async () => {
-    out(
-      '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
-    );
-    await putConfigMap(api, 'kube-system', 'kubeadm-config', { ClusterConfiguration: clusterConfigDoc(p) });
+    if (!skip(p, 'upload-config/kubeadm')) {
+      out(
+        '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
+      );
+      await putConfigMap(api, 'kube-system', 'kubeadm-config', { ClusterConfiguration: clusterConfigDoc(p) });
+    }
+    if (skip(p, 'upload-config/kubelet')) return;
     out(
       '[kubelet] Creating a ConfigMap "kubelet-config" in namespace kube-system with the configuration for the kubelets in the cluster',
     );
@@ -550,11 +603,16 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
       await publishClusterInfo(api, controlPlaneURL(p), readFileSync(`${p.certDir}/ca.crt`, 'utf8'));
     });
   }
-  out(
-    '[kubelet-finalize] Updating "/etc/kubernetes/kubelet.conf" to point to a rotatable kubelet client certificate and key',
-  );
-  if (!skip(p, 'addon')) await phase('addon', () => addons(api, p));
+  if (!skip(p, 'kubelet-finalize'))
+    out(
+      '[kubelet-finalize] Updating "/etc/kubernetes/kubelet.conf" to point to a rotatable kubelet client certificate and key',
+    );
+  await phase('addon', () => addons(api, p));
   log.write('init-done', { node: p.node.name });
+  if (!skip(p, 'show-join-command')) showJoinCommand(p, flags, tokens[0]!.token, certKey);
+}
+
+function showJoinCommand(p: Plan, flags: ParsedFlags, token: string, certKey: string | undefined): void {
   const hash = caCertHash(readFileSync(`${p.certDir}/ca.crt`, 'utf8'));
   const endpoint = controlPlaneURL(p).replace(/^https:\/\//, '');
   out('\nYour Kubernetes control-plane has initialized successfully!\n');
@@ -567,7 +625,7 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
   out('You should now deploy a pod network to the cluster.');
   out('Run "kubectl apply -f [podnetwork].yaml" with one of the options listed at:');
   out('  https://kubernetes.io/docs/concepts/cluster-administration/addons/\n');
-  const tok = bool(flags, 'skip-token-print') ? '<value withheld>' : tokens[0]!.token;
+  const tok = bool(flags, 'skip-token-print') ? '<value withheld>' : token;
   if (p.controlPlaneEndpoint) {
     const key = p.uploadCerts
       ? bool(flags, 'skip-certificate-key-print')
@@ -651,6 +709,8 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
   if (bool(flags, 'dry-run'))
     throw new ConfigError('[stand-in] --dry-run is not implemented by the kubeadm stand-in');
   const cp = p.join!.controlPlane;
+  resolvePhases(p, 'join');
+  loadPatches(p.patchesDir);
   log.write('join-start', { node: p.node.name, controlPlane: cp, endpoint: p.join!.endpoint });
   if (!skip(p, 'preflight')) await phase('preflight', () => preflight(p, cp, true));
   const disc = await phase('preflight', () => discover(p));
@@ -719,7 +779,7 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
       );
     }
     await phase('control-plane-prepare/download-certs', async () => {
-      if (p.certificateKey) {
+      if (p.certificateKey && !skip(p, 'control-plane-prepare/download-certs')) {
         out(
           '[download-certs] Downloading the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace',
         );
@@ -741,75 +801,80 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
         }
       }
     });
-    await phase('control-plane-prepare/certs', () =>
-      ensureCerts({
-        certDir: p.certDir,
-        nodeName: p.node.name,
-        advertise: p.advertise,
-        serviceSubnet: p.serviceSubnet,
-        dnsDomain: p.dnsDomain,
-        controlPlaneEndpoint: p.controlPlaneEndpoint!,
-        certSANs: p.apiServer.certSANs,
-        etcdServerSANs: (get(cluster, 'etcd.local.serverCertSANs') as string[] | undefined) ?? [],
-        etcdPeerSANs: (get(cluster, 'etcd.local.peerCertSANs') as string[] | undefined) ?? [],
-        localEtcd: p.etcd.local,
-        validityMs: p.validityMs,
-        caValidityMs: p.caValidityMs,
-        algo: p.algo,
-        say: out,
-      }),
-    );
-    await phase('control-plane-prepare/kubeconfig', () =>
-      ensureKubeconfigs({
-        certDir: p.certDir,
-        nodeName: p.node.name,
-        controlPlaneURL: controlPlaneURL(p),
-        localURL: `https://${p.advertise}:${p.bindPort}`,
-        validityMs: p.validityMs,
-        algo: p.algo,
-        files: ['admin', 'controller-manager', 'scheduler'],
-        say: out,
-      }),
-    );
-    writeControlPlane(p);
+    if (!skip(p, 'control-plane-prepare/certs'))
+      await phase('control-plane-prepare/certs', () =>
+        ensureCerts({
+          certDir: p.certDir,
+          nodeName: p.node.name,
+          advertise: p.advertise,
+          serviceSubnet: p.serviceSubnet,
+          dnsDomain: p.dnsDomain,
+          controlPlaneEndpoint: p.controlPlaneEndpoint!,
+          certSANs: p.apiServer.certSANs,
+          etcdServerSANs: (get(cluster, 'etcd.local.serverCertSANs') as string[] | undefined) ?? [],
+          etcdPeerSANs: (get(cluster, 'etcd.local.peerCertSANs') as string[] | undefined) ?? [],
+          localEtcd: p.etcd.local,
+          validityMs: p.validityMs,
+          caValidityMs: p.caValidityMs,
+          algo: p.algo,
+          say: out,
+        }),
+      );
+    if (!skip(p, 'control-plane-prepare/kubeconfig'))
+      await phase('control-plane-prepare/kubeconfig', () =>
+        ensureKubeconfigs({
+          certDir: p.certDir,
+          nodeName: p.node.name,
+          controlPlaneURL: controlPlaneURL(p),
+          localURL: `https://${p.advertise}:${p.bindPort}`,
+          validityMs: p.validityMs,
+          algo: p.algo,
+          files: ['admin', 'controller-manager', 'scheduler'],
+          say: out,
+        }),
+      );
+    writeControlPlane(p, 'control-plane-prepare/control-plane');
   }
 
-  await phase('kubelet-start', async () => {
-    const caPem = cp ? readFileSync(`${p.certDir}/ca.crt`, 'utf8') : disc.caPem;
-    if (!cp) {
-      mkdirSync(p.certDir, { recursive: true, mode: 0o755 });
-      writeFileSync(`${p.certDir}/ca.crt`, caPem, { mode: 0o644 });
-    }
-    const kcm = await bootstrap.get<{ data: Record<string, string> }>(
-      '/api/v1/namespaces/kube-system/configmaps/kubelet-config',
-    );
-    writeSecret(
-      `${K}/bootstrap-kubelet.conf`,
-      renderKubeconfig({
-        server: disc.server,
-        caPem,
-        user: 'tls-bootstrap-token-user',
-        token: p.join!.tlsBootstrapToken!,
-      }),
-    );
-    writeKubeletFiles(p, kcm.data.kubelet ?? '');
-    restartKubelet();
-    await waitKubelet(p.timeouts.kubelet);
-    out('[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap');
-    await retry(
-      'timed out waiting for the kubelet to perform the TLS Bootstrap',
-      p.timeouts.tlsBootstrap,
-      async () => {
-        if (!existsSync(`${K}/kubelet.conf`)) throw new Error(`${K}/kubelet.conf does not exist yet`);
-      },
-    );
-    rmSync(`${K}/bootstrap-kubelet.conf`, { force: true });
-  });
+  if (!skip(p, 'kubelet-start'))
+    await phase('kubelet-start', async () => {
+      const caPem = cp ? readFileSync(`${p.certDir}/ca.crt`, 'utf8') : disc.caPem;
+      if (!cp) {
+        mkdirSync(p.certDir, { recursive: true, mode: 0o755 });
+        writeFileSync(`${p.certDir}/ca.crt`, caPem, { mode: 0o644 });
+      }
+      const kcm = await bootstrap.get<{ data: Record<string, string> }>(
+        '/api/v1/namespaces/kube-system/configmaps/kubelet-config',
+      );
+      writeSecret(
+        `${K}/bootstrap-kubelet.conf`,
+        renderKubeconfig({
+          server: disc.server,
+          caPem,
+          user: 'tls-bootstrap-token-user',
+          token: p.join!.tlsBootstrapToken!,
+        }),
+      );
+      writeKubeletFiles(p, kcm.data.kubelet ?? '');
+      restartKubelet();
+      await waitKubelet(p.timeouts.kubelet);
+      out('[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap');
+      await retry(
+        'timed out waiting for the kubelet to perform the TLS Bootstrap',
+        p.timeouts.tlsBootstrap,
+        async () => {
+          if (!existsSync(`${K}/kubelet.conf`)) throw new Error(`${K}/kubelet.conf does not exist yet`);
+        },
+      );
+      rmSync(`${K}/bootstrap-kubelet.conf`, { force: true });
+    });
 
   if (cp) {
     const api = adminClient();
-    if (p.etcd.local) await phase('control-plane-join/etcd', () => joinEtcd(api, p));
-    await phase('control-plane-join/mark-control-plane', () => markControlPlane(api, p));
+    if (p.etcd.local && !skip(p, 'control-plane-join/etcd'))
+      await phase('control-plane-join/etcd', () => joinEtcd(api, p));
+    if (!skip(p, 'control-plane-join/mark-control-plane'))
+      await phase('control-plane-join/mark-control-plane', () => markControlPlane(api, p));
   }
   log.write('join-done', { node: p.node.name, controlPlane: cp });
   if (cp) {
@@ -1458,6 +1523,7 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
       'UpgradeConfiguration',
     );
   const apply = (upgradeCfg?.apply ?? {}) as Doc;
+  loadPatches(str(flags, 'patches') ?? getStr(apply, 'patches.directory'));
   const versionText = args[0] ?? getStr(apply, 'kubernetesVersion');
   if (!versionText)
     throw new FlagError('missing one or more required arguments. Required arguments: [version]');
@@ -1559,6 +1625,12 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
 
 async function cmdUpgradeNode(flags: ParsedFlags): Promise<void> {
   checkMixed(flags, VERSION.minor);
+  const cfgPath = str(flags, 'config');
+  const nodeCfg = cfgPath
+    ? ((loadConfigFile(cfgPath, VERSION.minor, ['UpgradeConfiguration']).docs.get('UpgradeConfiguration')
+        ?.node ?? {}) as Doc)
+    : {};
+  loadPatches(str(flags, 'patches') ?? getStr(nodeCfg, 'patches.directory'));
   const isCP = existsSync(`${K}/manifests/kube-apiserver.yaml`);
   const kubeconfig = str(flags, 'kubeconfig') ?? (isCP ? `${K}/admin.conf` : `${K}/kubelet.conf`);
   const api = adminClient(kubeconfig);
@@ -1592,7 +1664,9 @@ async function cmdUpgradeNode(flags: ParsedFlags): Promise<void> {
   const kcm = await api.get<{ data: Record<string, string> }>(
     '/api/v1/namespaces/kube-system/configmaps/kubelet-config',
   );
-  writeFileSync('/var/lib/kubelet/config.yaml', kcm.data.kubelet ?? '', { mode: 0o644 });
+  writeFileSync('/var/lib/kubelet/config.yaml', patched('kubeletconfiguration', kcm.data.kubelet ?? ''), {
+    mode: 0o644,
+  });
   cleanKubeletFlagsEnv();
   out('[upgrade] The configuration for this node was successfully updated!');
   out('[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.');

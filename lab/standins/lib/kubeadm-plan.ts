@@ -60,6 +60,9 @@ export interface Plan {
   certificateKey?: string;
   uploadCerts: boolean;
   skipPhases: string[];
+  patchesDir?: string;
+  /** every phase --skip-phases turns off, sub-phases included (lib/phases.ts) */
+  skipped: Set<string>;
   kubelet?: Doc;
   kubeProxy?: Doc;
   clusterDoc: Doc;
@@ -212,6 +215,7 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
     bindPort: Number(str(flags, 'apiserver-bind-port') ?? (localEp?.bindPort as number | undefined) ?? 6443),
     tokens,
     uploadCerts: bool(flags, 'upload-certs'),
+    skipped: new Set(),
     skipPhases: [
       ...list(flags, 'skip-phases'),
       ...(((kind === 'init' ? init : join)?.skipPhases as string[] | undefined) ?? []),
@@ -235,6 +239,8 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
   if (endpoint) plan.controlPlaneEndpoint = endpoint;
   const pod = str(flags, 'pod-network-cidr') ?? getStr(cluster, 'networking.podSubnet');
   if (pod) plan.podSubnet = pod;
+  const patchesDir = str(flags, 'patches') ?? getStr(kind === 'init' ? init : join, 'patches.directory');
+  if (patchesDir) plan.patchesDir = patchesDir;
   const tag = getStr(cluster, 'etcd.local.imageTag');
   if (tag) plan.etcd.imageTag = tag;
   if (ext) {
