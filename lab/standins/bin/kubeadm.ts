@@ -22,6 +22,7 @@ import {
   loadConfigFile,
   parseYamlDocs,
 } from '../lib/config.js';
+import { componentChecks, waitForComponents } from '../lib/control-plane-check.js';
 import { Etcd, type Member } from '../lib/etcd.js';
 import {
   bool,
@@ -69,7 +70,14 @@ import {
   parseStoredClusterConfig,
   policyFailure,
 } from '../lib/upgrade-policy.js';
-import { builtVersion, factsFor, MINORS, parseVersion, type Version } from '../lib/versions.js';
+import {
+  builtVersion,
+  factsFor,
+  featureEnabled,
+  MINORS,
+  parseVersion,
+  type Version,
+} from '../lib/versions.js';
 
 const VERSION = builtVersion();
 const log = new CallLog('kubeadm', VERSION.text);
@@ -160,6 +168,38 @@ async function waitKubelet(timeoutMs: number): Promise<void> {
     await sleep(500);
   }
   out('[kubelet-check] The kubelet is healthy');
+}
+
+/** The TLS bootstrap wait of kubelet-start (or kubelet-wait-bootstrap in local mode). */
+async function waitBootstrap(p: Plan): Promise<void> {
+  await waitKubelet(p.timeouts.kubelet);
+  out('[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap');
+  await retry(
+    'timed out waiting for the kubelet to perform the TLS Bootstrap',
+    p.timeouts.tlsBootstrap,
+    async () => {
+      if (!existsSync(`${K}/kubelet.conf`)) throw new Error(`${K}/kubelet.conf does not exist yet`);
+    },
+  );
+  rmSync(`${K}/bootstrap-kubelet.conf`, { force: true });
+}
+
+function waitForAll(p: Plan): boolean {
+  return featureEnabled(VERSION.minor, p.featureGates, 'WaitForAllControlPlaneComponents');
+}
+
+/** WaitForAllControlPlaneComponents: every component on the endpoint its manifest serves. */
+async function waitComponents(p: Plan): Promise<void> {
+  const read = (c: string) => readFileSync(`${K}/manifests/${c}.yaml`, 'utf8');
+  const checks = componentChecks(
+    {
+      apiserver: read('kube-apiserver'),
+      controllerManager: read('kube-controller-manager'),
+      scheduler: read('kube-scheduler'),
+    },
+    p.advertise,
+  );
+  await waitForComponents(checks, p.timeouts.controlPlane, out);
 }
 
 function restartKubelet(): void {
@@ -531,6 +571,7 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
         nodeName: p.node.name,
         controlPlaneURL: controlPlaneURL(p),
         localURL: `https://${p.advertise}:${p.bindPort}`,
+        kubeletLocal: featureEnabled(VERSION.minor, p.featureGates, 'ControlPlaneKubeletLocalMode'),
         validityMs: p.validityMs,
         algo: p.algo,
         files: (['admin', 'super-admin', 'kubelet', 'controller-manager', 'scheduler'] as const).filter(
@@ -553,7 +594,8 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
   if (!skip(p, 'wait-control-plane'))
     await phase('wait-control-plane', async () => {
       await waitKubelet(p.timeouts.kubelet);
-      await waitApiserver(p);
+      if (waitForAll(p)) await waitComponents(p);
+      else await waitApiserver(p);
     });
   // super-admin.conf is what kubeadm uses until the kubeadm:cluster-admins binding exists
   const api = localClient(
@@ -710,6 +752,7 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
     throw new ConfigError('[stand-in] --dry-run is not implemented by the kubeadm stand-in');
   const cp = p.join!.controlPlane;
   resolvePhases(p, 'join');
+  let localMode = false;
   loadPatches(p.patchesDir);
   log.write('join-start', { node: p.node.name, controlPlane: cp, endpoint: p.join!.endpoint });
   if (!skip(p, 'preflight')) await phase('preflight', () => preflight(p, cp, true));
@@ -748,6 +791,8 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
       );
   }
   p.clusterDoc = cluster;
+  p.featureGates = (cluster.featureGates as Record<string, boolean> | undefined) ?? {};
+  localMode = cp && featureEnabled(VERSION.minor, p.featureGates, 'ControlPlaneKubeletLocalMode');
   p.imageRepository = getStr(cluster, 'imageRepository') ?? p.imageRepository;
   p.serviceSubnet = getStr(cluster, 'networking.serviceSubnet') ?? p.serviceSubnet;
   const podSubnet = getStr(cluster, 'networking.podSubnet');
@@ -849,7 +894,8 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
       writeSecret(
         `${K}/bootstrap-kubelet.conf`,
         renderKubeconfig({
-          server: disc.server,
+          // ControlPlaneKubeletLocalMode: a control-plane kubelet bootstraps against its own apiserver
+          server: localMode ? `https://${p.advertise}:${p.bindPort}` : disc.server,
           caPem,
           user: 'tls-bootstrap-token-user',
           token: p.join!.tlsBootstrapToken!,
@@ -857,22 +903,19 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
       );
       writeKubeletFiles(p, kcm.data.kubelet ?? '');
       restartKubelet();
-      await waitKubelet(p.timeouts.kubelet);
-      out('[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap');
-      await retry(
-        'timed out waiting for the kubelet to perform the TLS Bootstrap',
-        p.timeouts.tlsBootstrap,
-        async () => {
-          if (!existsSync(`${K}/kubelet.conf`)) throw new Error(`${K}/kubelet.conf does not exist yet`);
-        },
-      );
-      rmSync(`${K}/bootstrap-kubelet.conf`, { force: true });
+      if (!localMode) await waitBootstrap(p);
     });
 
   if (cp) {
     const api = adminClient();
-    if (p.etcd.local && !skip(p, 'control-plane-join/etcd'))
+    // in local mode the kubelet needs the local apiserver, which needs the local etcd member first
+    if (localMode && p.etcd.local && !skip(p, 'etcd-join')) await phase('etcd-join', () => joinEtcd(api, p));
+    if (localMode && !skip(p, 'kubelet-wait-bootstrap'))
+      await phase('kubelet-wait-bootstrap', () => waitBootstrap(p));
+    if (!localMode && p.etcd.local && !skip(p, 'control-plane-join/etcd'))
       await phase('control-plane-join/etcd', () => joinEtcd(api, p));
+    if (waitForAll(p) && !skip(p, 'wait-control-plane'))
+      await phase('wait-control-plane', () => waitComponents(p));
     if (!skip(p, 'control-plane-join/mark-control-plane'))
       await phase('control-plane-join/mark-control-plane', () => markControlPlane(api, p));
   }
