@@ -752,7 +752,6 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
     throw new ConfigError('[stand-in] --dry-run is not implemented by the kubeadm stand-in');
   const cp = p.join!.controlPlane;
   resolvePhases(p, 'join');
-  let localMode = false;
   loadPatches(p.patchesDir);
   log.write('join-start', { node: p.node.name, controlPlane: cp, endpoint: p.join!.endpoint });
   if (!skip(p, 'preflight')) await phase('preflight', () => preflight(p, cp, true));
@@ -792,7 +791,7 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
   }
   p.clusterDoc = cluster;
   p.featureGates = (cluster.featureGates as Record<string, boolean> | undefined) ?? {};
-  localMode = cp && featureEnabled(VERSION.minor, p.featureGates, 'ControlPlaneKubeletLocalMode');
+  const localMode = cp && featureEnabled(VERSION.minor, p.featureGates, 'ControlPlaneKubeletLocalMode');
   p.imageRepository = getStr(cluster, 'imageRepository') ?? p.imageRepository;
   p.serviceSubnet = getStr(cluster, 'networking.serviceSubnet') ?? p.serviceSubnet;
   const podSubnet = getStr(cluster, 'networking.podSubnet');
