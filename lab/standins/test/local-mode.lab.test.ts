@@ -19,12 +19,12 @@ const on =
     hostExec(lab, name, argv, opts ?? {});
 const sh = (name: string, script: string) => hostExec(lab, name, ['sh', '-c', script]);
 
-const initConfig = (addr: string, extra = '') => `apiVersion: kubeadm.k8s.io/v1beta4
+const initConfig = (addr: string, extra = '', initExtra = '') => `apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 localAPIEndpoint: {advertiseAddress: ${addr}}
 nodeRegistration: {criSocket: unix:///run/containerd/containerd.sock}
 timeouts: {controlPlaneComponentHealthCheck: 30s}
----
+${initExtra}---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
 kubernetesVersion: ${K8S}
@@ -69,7 +69,12 @@ describe('1.37: every component waited for, kubelets on their local apiserver', 
   });
 
   it('a control-plane join bootstraps its kubelet against its own apiserver after etcd', async () => {
-    await put(on('s001'), '/root/kubeadm.yaml', initConfig(ip('s001')), '0600');
+    await put(
+      on('s001'),
+      '/root/kubeadm.yaml',
+      initConfig(ip('s001'), '', 'skipPhases: [addon/kube-proxy]\n'),
+      '0600',
+    );
     const init = await hostExec(lab, 's001', [
       'kubeadm',
       'init',
@@ -100,5 +105,12 @@ describe('1.37: every component waited for, kubelets on their local apiserver', 
     }
     const nodes = await sh('s001', 'kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name');
     expect(nodes.stdout.split('\n').sort()).toEqual(['', 'node/s001', 'node/s002']);
+    // skipPhases: [addon/kube-proxy] skips that sub-phase alone
+    const addons = await sh(
+      's001',
+      'kubectl --kubeconfig /etc/kubernetes/admin.conf get deployments -n kube-system -o name; kubectl --kubeconfig /etc/kubernetes/admin.conf get daemonsets -n kube-system -o name',
+    );
+    expect(addons.stdout).toContain('coredns');
+    expect(addons.stdout).not.toContain('kube-proxy');
   });
 });
