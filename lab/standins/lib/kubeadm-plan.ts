@@ -5,6 +5,7 @@
  */
 import { ConfigError, type Doc, extraArgs, get, getStr, loadConfigFile } from './config.js';
 import { bool, durationMs, list, type ParsedFlags, str } from './flags.js';
+import { generateToken } from './kubeadm-cluster.js';
 import { MIX_ALLOWED } from './kubeadm-flags.js';
 import type { Volume } from './manifests.js';
 import { parseHostPort } from './netaddr.js';
@@ -349,8 +350,9 @@ function checkInit(plan: Plan, init: Doc | undefined, cluster: Doc, flags: Parse
     if ('error' in hp) throw new ConfigError(hp.error);
   }
   const docs = (init?.bootstrapTokens as Doc[] | undefined) ?? [{}];
+  // an empty token is generated before validation (SetBootstrapTokensDynamicDefaults): only given ones can fail
   const tokens: TokenView[] = plan.tokens.map((t, i) => ({
-    token: t.token || 'abcdef.0123456789abcdef',
+    token: t.token || generateToken(),
     usages: t.usages,
     groups: t.groups,
     ttlAndExpires: docs[i]?.ttl !== undefined && docs[i]?.expires !== undefined,
