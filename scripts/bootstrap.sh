@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what kubeon's lab, tests and demo need on a fresh Debian machine (idempotent).
-# System packages: real OpenSSH, haproxy, etcd, openssl, systemd-nspawn, baselines (pssh, ansible).
+# System packages: real OpenSSH, haproxy, etcd, openssl, systemd-nspawn, baselines (pssh, ansible),
+# shellcheck for the rendered scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +9,7 @@ PACKAGES=(
   openssh-server openssh-client sudo iproute2 bridge-utils iptables kmod procps psmisc
   haproxy etcd-server etcd-client openssl curl ca-certificates
   debootstrap systemd-container docker-registry
-  pssh ansible
+  pssh ansible shellcheck
 )
 
 missing=()

@@ -23,6 +23,7 @@ import {
   parseYamlDocs,
 } from '../lib/config.js';
 import { componentChecks, waitForComponents } from '../lib/control-plane-check.js';
+import { criCall } from '../lib/cri.js';
 import { Etcd, type Member } from '../lib/etcd.js';
 import {
   bool,
@@ -34,6 +35,7 @@ import {
   parseFlags,
   str,
 } from '../lib/flags.js';
+import { clusterImages, dnsImage, prePullFindings } from '../lib/images.js';
 import {
   createToken,
   downloadCerts,
@@ -62,7 +64,7 @@ import {
 import { applyPatches, knownTargets, type PatchSet, readPatches } from '../lib/patches.js';
 import { resolveSkips } from '../lib/phases.js';
 import { caCertHash, certInfo, readPair, signLeaf, writePair, writeSecret } from '../lib/pki.js';
-import { judge, runChecks } from '../lib/preflight.js';
+import { type Finding, judge, runChecks } from '../lib/preflight.js';
 import { nodeName, sleep, systemctl } from '../lib/sys.js';
 import {
   enforceVersionPolicies,
@@ -70,14 +72,7 @@ import {
   parseStoredClusterConfig,
   policyFailure,
 } from '../lib/upgrade-policy.js';
-import {
-  builtVersion,
-  factsFor,
-  featureEnabled,
-  MINORS,
-  parseVersion,
-  type Version,
-} from '../lib/versions.js';
+import { builtVersion, factsFor, featureEnabled, parseVersion, type Version } from '../lib/versions.js';
 
 const VERSION = builtVersion();
 const log = new CallLog('kubeadm', VERSION.text);
@@ -420,7 +415,11 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
   const dnsDisabled = get(p.clusterDoc, 'dns.disabled') === true || skip(p, 'addon/coredns');
   const proxyDisabled = get(p.clusterDoc, 'proxy.disabled') === true || skip(p, 'addon/kube-proxy');
   if (!dnsDisabled) {
-    const image = `${getStr(p.clusterDoc, 'dns.imageRepository') ?? `${p.imageRepository}/coredns`}/coredns:${getStr(p.clusterDoc, 'dns.imageTag') ?? facts.coredns}`;
+    const image = dnsImage(
+      p.imageRepository,
+      getStr(p.clusterDoc, 'dns.imageRepository'),
+      getStr(p.clusterDoc, 'dns.imageTag') ?? facts.coredns,
+    );
     await putConfigMap(api, 'kube-system', 'coredns', {
       Corefile: `.:53 {\n    errors\n    health\n    kubernetes ${p.dnsDomain} in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n    cache 30\n}\n`,
     });
@@ -519,7 +518,14 @@ async function preflight(p: Plan, controlPlane: boolean, join: boolean): Promise
     kubeadm: VERSION,
     kubernetesVersion: p.kubernetesVersion,
   });
-  const { warnings, errors } = judge(findings, p.node.ignore);
+  judgeOrFail(findings, p.node.ignore);
+  // a joining control plane pulls after it has read the cluster's configuration
+  if (controlPlane && !join)
+    await pullImages({ ...p.clusterDoc, imageRepository: p.imageRepository }, p.kubernetesVersion, p.node);
+}
+
+function judgeOrFail(findings: Finding[], ignore: string[]): void {
+  const { warnings, errors } = judge(findings, ignore);
   for (const w of warnings) process.stderr.write(`${w}\n`);
   log.write('preflight', { warnings: warnings.map((w) => w.trim()), errors: errors.map((e) => e.trim()) });
   if (errors.length) {
@@ -528,10 +534,27 @@ async function preflight(p: Plan, controlPlane: boolean, join: boolean): Promise
       `[preflight] Some fatal errors occurred:\n${errors.join('\n')}\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``,
     );
   }
-  if (controlPlane) {
-    out('[preflight] Pulling images required for setting up a Kubernetes cluster');
-    out('[preflight] This might take a minute or two, depending on the speed of your internet connection');
-  }
+}
+
+/** kubeadm's RunPullImagesCheck: every image of the cluster's configuration, present or pulled. */
+async function pullImages(
+  cluster: Doc,
+  target: Version,
+  node: { criSocket: string; ignore: string[]; imagePullPolicy?: string },
+): Promise<void> {
+  out('[preflight] Pulling images required for setting up a Kubernetes cluster');
+  out('[preflight] This might take a minute or two, depending on the speed of your internet connection');
+  out("[preflight] You can also perform this action beforehand using 'kubeadm config images pull'");
+  judgeOrFail(
+    await prePullFindings(
+      cluster,
+      target,
+      VERSION.minor,
+      node.criSocket,
+      node.imagePullPolicy ?? 'IfNotPresent',
+    ),
+    node.ignore,
+  );
 }
 
 async function cmdInit(flags: ParsedFlags): Promise<void> {
@@ -814,6 +837,8 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
   p.controllerManager.extra = extraArgs(get(cluster, 'controllerManager.extraArgs'));
   p.scheduler.extra = extraArgs(get(cluster, 'scheduler.extraArgs'));
   p.etcd.extra = extraArgs(get(cluster, 'etcd.local.extraArgs'));
+  if (cp && !skip(p, 'preflight'))
+    await phase('preflight', () => pullImages(cluster, p.kubernetesVersion, p.node));
 
   if (cp) {
     if (!p.controlPlaneEndpoint) {
@@ -1078,40 +1103,47 @@ async function cmdReset(flags: ParsedFlags): Promise<void> {
   out('Please, check the contents of the $HOME/.kube/config file.');
 }
 
-function imagesFor(target: Version, repo: string): string[] {
-  const own = factsFor(VERSION.minor);
-  const etcdMinor = MINORS[target.minor] ? target.minor : VERSION.minor;
-  return [
-    `${repo}/kube-apiserver:${target.text}`,
-    `${repo}/kube-controller-manager:${target.text}`,
-    `${repo}/kube-scheduler:${target.text}`,
-    `${repo}/kube-proxy:${target.text}`,
-    `${repo}/coredns/coredns:${own.coredns}`,
-    `${repo}/pause:${own.pause}`,
-    `${repo}/etcd:${factsFor(etcdMinor).etcd}`,
-  ];
-}
-
-function cmdImagesList(flags: ParsedFlags): void {
+/** `config images list/pull`: the images of --config (or the flags) for the target version. */
+function imagesOf(flags: ParsedFlags): { images: string[]; node?: Doc } {
   checkMixed(flags, VERSION.minor);
   let target = VERSION;
-  let repo = str(flags, 'image-repository') ?? 'registry.k8s.io';
+  let cluster: Doc = {};
+  let node: Doc | undefined;
   const cfgPath = str(flags, 'config');
   if (cfgPath) {
-    const cluster = loadConfigFile(cfgPath, VERSION.minor, [
-      'InitConfiguration',
-      'ClusterConfiguration',
-    ]).docs.get('ClusterConfiguration');
+    const docs = loadConfigFile(cfgPath, VERSION.minor, ['InitConfiguration', 'ClusterConfiguration']).docs;
+    cluster = docs.get('ClusterConfiguration') ?? {};
+    node = get(docs.get('InitConfiguration'), 'nodeRegistration') as Doc | undefined;
     target = parseVersion(getStr(cluster, 'kubernetesVersion') ?? '') ?? target;
-    repo = getStr(cluster, 'imageRepository') ?? repo;
   }
+  const repo = str(flags, 'image-repository');
+  if (repo) cluster = { ...cluster, imageRepository: repo };
   const vt = str(flags, 'kubernetes-version');
   if (vt) {
     const v = parseVersion(vt);
     if (!v) throw new ConfigError(`couldn't parse Kubernetes version "${vt}"`);
     target = v;
   }
-  const images = imagesFor(target, repo);
+  return { images: clusterImages(cluster, target, VERSION.minor), ...(node ? { node } : {}) };
+}
+
+/** `config images pull`: each image through the CRI, as kubeadm's PullImages does. */
+async function cmdImagesPull(flags: ParsedFlags): Promise<void> {
+  const { images, node } = imagesOf(flags);
+  const socket =
+    str(flags, 'cri-socket') ?? getStr(node, 'criSocket') ?? 'unix:///var/run/containerd/containerd.sock';
+  for (const image of images) {
+    try {
+      await criCall(socket, 'POST', '/v1/images/pull', { image }, 120_000);
+    } catch (e) {
+      throw new Error(`failed to pull image "${image}": ${(e as Error).message}`);
+    }
+    out(`[config/images] Pulled ${image}`);
+  }
+}
+
+function cmdImagesList(flags: ParsedFlags): void {
+  const { images } = imagesOf(flags);
   const o = str(flags, 'output') ?? 'text';
   if (o === 'json')
     out(JSON.stringify({ kind: 'Images', apiVersion: 'output.kubeadm.k8s.io/v1alpha3', images }, null, 4));
@@ -1606,6 +1638,7 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
     if (!ok)
       throw new PhaseError('preflight', "won't proceed; the user didn't answer (Y|y) in order to continue");
   }
+  await phase('preflight', () => pullImages(cluster, target, localNode(flags)));
   const renew = flags.values.has('certificate-renewal')
     ? bool(flags, 'certificate-renewal')
     : apply.certificateRenewal !== false;
@@ -1665,6 +1698,23 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
   );
 }
 
+/** The CRI socket and ignored checks of this node, for upgrade's image pre-pull. */
+function localNode(flags: ParsedFlags): { criSocket: string; ignore: string[] } {
+  const cfg = existsSync('/var/lib/kubelet/config.yaml')
+    ? parseYamlDocs(readFileSync('/var/lib/kubelet/config.yaml', 'utf8'), 'config.yaml')[0]
+    : undefined;
+  const env = existsSync('/var/lib/kubelet/kubeadm-flags.env')
+    ? readFileSync('/var/lib/kubelet/kubeadm-flags.env', 'utf8')
+    : '';
+  return {
+    criSocket:
+      getStr(cfg, 'containerRuntimeEndpoint') ??
+      /--container-runtime-endpoint=([^\s"]+)/.exec(env)?.[1] ??
+      'unix:///var/run/containerd/containerd.sock',
+    ignore: list(flags, 'ignore-preflight-errors'),
+  };
+}
+
 async function cmdUpgradeNode(flags: ParsedFlags): Promise<void> {
   checkMixed(flags, VERSION.minor);
   const cfgPath = str(flags, 'config');
@@ -1682,6 +1732,7 @@ async function cmdUpgradeNode(flags: ParsedFlags): Promise<void> {
   const target = parseVersion(getStr(cluster, 'kubernetesVersion') ?? '')!;
   out('[preflight] Running pre-flight checks');
   if (isCP) {
+    await phase('preflight', () => pullImages(cluster, target, localNode(flags)));
     out(
       '[upgrade] Upgrading your Static Pod-hosted control plane instance to version "' + target.text + '"...',
     );
@@ -1751,9 +1802,7 @@ async function main(argv: string[]): Promise<void> {
     case 'config images list':
       return cmdImagesList(flags);
     case 'config images pull':
-      throw new ConfigError(
-        '[stand-in] there is no registry to pull from in the lab; import images with "ctr -n k8s.io images import"',
-      );
+      return cmdImagesPull(flags);
     case 'config validate':
       return cmdConfigValidate(flags);
     case 'token create':

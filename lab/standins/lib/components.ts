@@ -3,7 +3,8 @@
  * the apiserver with their kubeconfig, serve /healthz over TLS on their secure port, hold their
  * leader Lease, and the controller-manager does the few controllers kubeadm clusters depend on:
  * bootstrapsigner (JWS signatures in cluster-info), csrsigning/csrapproving for kubelet client
- * certificates, tokencleaner, and node lifecycle (Ready=Unknown when a kubelet stops reporting).
+ * certificates, tokencleaner, node lifecycle (Ready=Unknown when a kubelet stops reporting), and
+ * daemonset and nodeipam for the CNI (lib/daemonsets.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -11,7 +12,8 @@ import { hostname } from 'node:os';
 import * as x509 from '@peculiar/x509';
 import type { CallLog } from './calllog.js';
 import { ApiClient } from './client.js';
-import { durationMs, type FlagTable, flag, type ParsedFlags, parseFlags, str } from './flags.js';
+import { allocateNodeCidrs, syncDaemonSets } from './daemonsets.js';
+import { bool, durationMs, type FlagTable, flag, type ParsedFlags, parseFlags, str } from './flags.js';
 import { expiredTokens, orphanedSecrets, type SecretLike } from './gc.js';
 import { jwsSign } from './kubeadm-cluster.js';
 import { readKubeconfig } from './kubeconfig.js';
@@ -291,6 +293,7 @@ export async function runComponent(
     controllers.includes(c) ||
     (controllers.includes('*') && !offByDefault.includes(c) && !controllers.includes(`-${c}`));
   let last = 0;
+  let lastWorkloads = 0;
   const tick = async () => {
     try {
       const r = await api.raw('GET', '/healthz');
@@ -306,6 +309,19 @@ export async function runComponent(
         if (on('tokencleaner')) await cleanTokens(api);
         if (on('garbagecollector')) await collectGarbage(api);
         if (on('nodelifecycle')) await nodeLifecycle(api, graceMs);
+        if (Date.now() - lastWorkloads > 3000) {
+          if (on('nodeipam') && bool(parsed, 'allocate-node-cidrs')) {
+            const cidr = str(parsed, 'cluster-cidr');
+            if (!cidr) die('--cluster-cidr must be set when --allocate-node-cidrs is true');
+            await allocateNodeCidrs(
+              api,
+              cidr,
+              Number(str(parsed, 'node-cidr-mask-size-ipv4') ?? str(parsed, 'node-cidr-mask-size') ?? 24),
+            );
+          }
+          if (on('daemonset')) await syncDaemonSets(api);
+          lastWorkloads = Date.now();
+        }
       }
     } catch (e) {
       connected = false;

@@ -54,6 +54,8 @@ export interface Plan {
     taints?: unknown[];
     kubeletExtra: [string, string][];
     ignore: string[];
+    /** nodeRegistration.imagePullPolicy: what kubeadm's ImagePull check does. */
+    imagePullPolicy?: string;
   };
   advertise: string;
   bindPort: number;
@@ -203,6 +205,7 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
         getStr(nodeReg, 'criSocket') ??
         'unix:///var/run/containerd/containerd.sock',
       kubeletExtra: extraArgs(nodeReg?.kubeletExtraArgs),
+      ...(getStr(nodeReg, 'imagePullPolicy') ? { imagePullPolicy: getStr(nodeReg, 'imagePullPolicy')! } : {}),
       ignore: [
         ...list(flags, 'ignore-preflight-errors'),
         ...((nodeReg?.ignorePreflightErrors as string[] | undefined) ?? []),
