@@ -22,7 +22,7 @@ import { type Doc, parseYamlDocs } from '../lib/config.js';
 import { criCall, type RuntimeInfo } from '../lib/cri.js';
 import { bool, type FlagError, list, type ParsedFlags, parseFlags, str } from '../lib/flags.js';
 import { readKubeconfig, renderKubeconfig } from '../lib/kubeconfig.js';
-import { kubeletFlags } from '../lib/kubelet-flags.js';
+import { kubeletFlags, nodeLabelsError } from '../lib/kubelet-flags.js';
 import { newKey, selfSignedCA, writeSecret } from '../lib/pki.js';
 import {
   admitPod,
@@ -217,6 +217,8 @@ async function main(argv: string[]): Promise<void> {
     die(`failed to parse kubelet flag: ${(e as FlagError).message}`);
   }
   log.write('start', { argv });
+  const labelsError = nodeLabelsError(list(flags, 'node-labels'));
+  if (labelsError) die(`failed to validate kubelet flags: ${labelsError}`);
   const cfgPath = str(flags, 'config');
   const cfg: Doc = cfgPath ? loadConfig(cfgPath, log) : {};
   const endpoint =

@@ -14,6 +14,7 @@ import type { CallLog } from './calllog.js';
 import { ApiClient } from './client.js';
 import { allocateNodeCidrs, syncDaemonSets } from './daemonsets.js';
 import { bool, durationMs, type FlagTable, flag, type ParsedFlags, parseFlags, str } from './flags.js';
+import { expiredTokens, orphanedSecrets, type SecretLike } from './gc.js';
 import { jwsSign } from './kubeadm-cluster.js';
 import { readKubeconfig } from './kubeconfig.js';
 import { type CertAndKey, readKey, selfSignedCA, signLeaf } from './pki.js';
@@ -140,16 +141,19 @@ async function signBootstrapTokens(api: ApiClient): Promise<void> {
   });
 }
 
+async function kubeSystemSecrets(api: ApiClient): Promise<SecretLike[]> {
+  return (await api.get<{ items: SecretLike[] }>('/api/v1/namespaces/kube-system/secrets')).items;
+}
+
 async function cleanTokens(api: ApiClient): Promise<void> {
-  const secrets = await api.get<{ items: (Obj & { type?: string; data?: Record<string, string> })[] }>(
-    '/api/v1/namespaces/kube-system/secrets',
-  );
-  for (const s of secrets.items) {
-    if (s.type !== 'bootstrap.kubernetes.io/token' || !s.data?.expiration) continue;
-    if (Date.parse(Buffer.from(s.data.expiration, 'base64').toString()) < Date.now()) {
-      await api.call('DELETE', `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}`);
-    }
-  }
+  for (const name of expiredTokens(await kubeSystemSecrets(api), Date.now()))
+    await api.call('DELETE', `/api/v1/namespaces/kube-system/secrets/${name}`);
+}
+
+/** The garbage collector, for what kubeadm relies on: Secrets owned by Secrets (kubeadm-certs). */
+async function collectGarbage(api: ApiClient): Promise<void> {
+  for (const name of orphanedSecrets(await kubeSystemSecrets(api)))
+    await api.call('DELETE', `/api/v1/namespaces/kube-system/secrets/${name}`);
 }
 
 async function signCsrs(api: ApiClient, ca: CertAndKey, validityMs: number): Promise<void> {
@@ -303,6 +307,7 @@ export async function runComponent(
         if (on('bootstrapsigner')) await signBootstrapTokens(api);
         if (ca && on('csrsigning')) await signCsrs(api, ca, validityMs);
         if (on('tokencleaner')) await cleanTokens(api);
+        if (on('garbagecollector')) await collectGarbage(api);
         if (on('nodelifecycle')) await nodeLifecycle(api, graceMs);
         if (Date.now() - lastWorkloads > 3000) {
           if (on('nodeipam') && bool(parsed, 'allocate-node-cidrs')) {
