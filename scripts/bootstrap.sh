@@ -9,6 +9,7 @@ PACKAGES=(
   haproxy etcd-server etcd-client openssl curl ca-certificates
   debootstrap systemd-container docker-registry
   pssh ansible
+  containerd shellcheck
 )
 
 missing=()
