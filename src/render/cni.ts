@@ -86,7 +86,9 @@ export function cniManifest(input: Pick<RenderInput, 'spec'>, upstream: string):
       doc.setIn(['data', 'ipam'], 'kubernetes');
       doc.setIn(['data', 'cluster-pool-ipv4-cidr'], input.spec.network.podCIDR);
     }
+    // Every document opens with its own marker, whether or not upstream wrote one.
+    if (doc.directives) doc.directives.docStart = true;
     out.push(doc.toString());
   }
-  return out.join('---\n');
+  return out.join('');
 }

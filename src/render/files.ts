@@ -18,23 +18,26 @@ export function octalMode(mode: number): string {
 /**
  * `put PATH MODE CONTENT` for a script: writes next to the target, keeps the old file when the
  * bytes are equal (so a re-run changes no mtime) and renames over it otherwise, so a reader never
- * sees half a file. Sets `changed=1` when anything was replaced.
+ * sees half a file. With `track`, sets `changed=1` when anything was replaced, for a step that must
+ * restart a service only then.
  */
-const PUT = [
-  raw('changed=0'),
-  raw('put() {'),
-  raw('  mkdir -p -- "$(dirname -- "$1")"'),
-  raw('  printf \'%s\' "$3" > "$1.kubeon-tmp"'),
-  raw('  chmod -- "$2" "$1.kubeon-tmp"'),
-  raw('  if cmp -s -- "$1.kubeon-tmp" "$1"; then rm -f -- "$1.kubeon-tmp"; chmod -- "$2" "$1"; return 0; fi'),
-  raw('  mv -f -- "$1.kubeon-tmp" "$1"'),
-  raw('  changed=1'),
-  raw('}'),
-];
-
-export function putFiles(files: readonly NodeFile[]): ShellFragment[] {
+export function putFiles(files: readonly NodeFile[], opts: { track?: boolean } = {}): ShellFragment[] {
   if (files.length === 0) return [];
-  return [...PUT, ...files.map((f) => sh`put ${f.path} ${octalMode(f.mode)} ${f.content}`)];
+  const track = opts.track ?? false;
+  return [
+    ...(track ? [raw('changed=0')] : []),
+    raw('put() {'),
+    raw('  mkdir -p -- "$(dirname -- "$1")"'),
+    raw('  printf \'%s\' "$3" > "$1.kubeon-tmp"'),
+    raw('  chmod -- "$2" "$1.kubeon-tmp"'),
+    raw(
+      '  if cmp -s -- "$1.kubeon-tmp" "$1"; then rm -f -- "$1.kubeon-tmp"; chmod -- "$2" "$1"; return 0; fi',
+    ),
+    raw('  mv -f -- "$1.kubeon-tmp" "$1"'),
+    raw(track ? '  changed=1' : '  echo "wrote $1"'),
+    raw('}'),
+    ...files.map((f) => sh`put ${f.path} ${octalMode(f.mode)} ${f.content}`),
+  ];
 }
 
 /**

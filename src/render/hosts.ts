@@ -37,10 +37,10 @@ export function hostsBlock(cluster: string, entries: readonly HostsEntry[]): str
  * temporary file in /etc and a rename. Where /etc/hosts is a bind mount (some containers) the rename
  * is refused and the content is copied in place instead.
  */
-function rewriteHosts(begin: string, end: string, block: string): ShellFragment[] {
+function rewriteHosts(begin: string, end: string, block: string, file: string): ShellFragment[] {
   return [
-    sh`f=${HOSTS_FILE}`,
-    raw('tmp=$(mktemp /etc/.hosts.kubeon-XXXXXX)'),
+    sh`f=${file}`,
+    raw('tmp=$(mktemp "$(dirname -- "$f")/.hosts.kubeon-XXXXXX")'),
     sh`B=${begin} E=${end} BLOCK=${block} awk '`,
     raw(
       '  $0 == ENVIRON["B"] { skip = 1; if (!done && ENVIRON["BLOCK"] != "") printf "%s", ENVIRON["BLOCK"]; done = 1; next }',
@@ -61,21 +61,24 @@ function rewriteHosts(begin: string, end: string, block: string): ShellFragment[
   ];
 }
 
-export function hostsBlockScript(cluster: string, entries: readonly HostsEntry[]): Script {
+export function hostsBlockScript(
+  cluster: string,
+  entries: readonly HostsEntry[],
+  file: string = HOSTS_FILE,
+): Script {
   const { begin, end } = marks(cluster);
   return script(
     `set the /etc/hosts block of ${cluster}`,
-    ...rewriteHosts(begin, end, hostsBlock(cluster, entries)),
+    ...rewriteHosts(begin, end, hostsBlock(cluster, entries), file),
   );
 }
 
-export function hostsRemoveScript(cluster: string): Script {
-  const { begin, end } = marks(cluster);
-  return script(`remove the /etc/hosts block of ${cluster}`, ...rewriteHosts(begin, end, ''));
+export function hostsRemoveScript(cluster: string, file: string = HOSTS_FILE): Script {
+  return script(`remove the /etc/hosts block of ${cluster}`, ...hostsRemoveLines(cluster, file));
 }
 
-/** The same removal as lines for a larger script (destroy). */
-export function hostsRemoveLines(cluster: string): ShellFragment[] {
+/** The removal as lines for a larger script (destroy). */
+export function hostsRemoveLines(cluster: string, file: string = HOSTS_FILE): ShellFragment[] {
   const { begin, end } = marks(cluster);
-  return rewriteHosts(begin, end, '');
+  return rewriteHosts(begin, end, '', file);
 }

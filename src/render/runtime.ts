@@ -43,7 +43,8 @@ function containerdMajor(input: RenderInput): number {
 export function containerdConfig(input: RenderInput): string {
   const sandbox = tomlString(input.components.images.sandboxImage);
   const certs = tomlString(CERTS_DIR);
-  const head = `# Written by kubeon for cluster ${input.spec.name}.
+  const head = (version: number) => `# Written by kubeon for cluster ${input.spec.name}.
+version = ${version}
 root = "/var/lib/containerd"
 state = "/run/containerd"
 
@@ -53,8 +54,7 @@ state = "/run/containerd"
   if (containerdMajor(input) >= 2) {
     const images = 'plugins."io.containerd.cri.v1.images"';
     const runtime = 'plugins."io.containerd.cri.v1.runtime"';
-    return `version = 3
-${head}
+    return `${head(3)}
 [${images}.pinned_images]
   sandbox = ${sandbox}
 
@@ -72,8 +72,7 @@ ${head}
 `;
   }
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
-  return `version = 2
-${head}
+  return `${head(2)}
 [${cri}]
   sandbox_image = ${sandbox}
 
@@ -170,7 +169,7 @@ export function runtimeInstallScript(input: RenderInput): Script {
     raw('mkdir -p /opt/cni/bin'),
     sh`tar -C /opt/cni/bin -xzf "$b"/${names.cni} --no-same-owner`,
     sh`tar -C /usr/local/bin -xzf "$b"/${names.crictl} --no-same-owner crictl`,
-    ...putFiles(runtimeFiles(input)),
+    ...putFiles(runtimeFiles(input), { track: true }),
     raw('systemctl daemon-reload'),
     raw('systemctl enable containerd'),
     // A new config or binary only takes effect on restart; an unchanged running containerd is left alone.
