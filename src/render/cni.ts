@@ -1,6 +1,6 @@
 import { type Document, isMap, isScalar, isSeq, parseAllDocuments, visit, type YAMLMap } from 'yaml';
 import { formatImageRef, imageCandidates, parseImageRef } from '../artifacts/mirrors.js';
-import type { RenderInput } from './inputs.js';
+import { imageSources, type RenderInput } from './inputs.js';
 
 /**
  * The CNI manifest kubeon applies: upstream's manifest for the catalogued version with every image
@@ -30,7 +30,8 @@ function canonical(ref: string): string {
  */
 export function rewriteImage(ref: string, spec: RenderInput['spec']): string {
   const name = canonical(ref.split('@')[0]!);
-  const [first] = imageCandidates(parseImageRef(name), spec.artifacts.imageRepo, spec.artifacts.mirrors);
+  const { repos, mirrors } = imageSources(spec);
+  const [first] = imageCandidates(parseImageRef(name), repos, mirrors);
   return formatImageRef(first!);
 }
 

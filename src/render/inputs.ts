@@ -71,6 +71,16 @@ export interface JoinSecrets {
 }
 
 /**
+ * Where node images come from. Offline, the nodes import archives that carry the upstream names
+ * (src/artifacts/oci.ts), so every reference must be the upstream one; online, the spec's
+ * repositories and mirrors apply as they did when kubeon fetched.
+ */
+export function imageSources(spec: ClusterSpec): { repos: readonly string[]; mirrors: readonly string[] } {
+  if (spec.artifacts.offline) return { repos: [], mirrors: ['global'] };
+  return { repos: spec.artifacts.imageRepo, mirrors: spec.artifacts.mirrors };
+}
+
+/**
  * The node components for a version: the catalog entry, kubeadm's own image tags mapped into the
  * spec's repositories, the haproxy image the same way, and the bundle's place on the node.
  */
@@ -81,8 +91,7 @@ export function nodeComponents(
   bundleRoot = '/opt/kubeon',
 ): NodeComponents {
   const { minor: _minor, patched: _patched, version: _v, patch: _p, ...versions } = version;
-  const repos = spec.artifacts.imageRepo;
-  const mirrors = spec.artifacts.mirrors;
+  const { repos, mirrors } = imageSources(spec);
   const haproxy = imageCandidates(
     parseImageRef(`docker.io/library/haproxy:${versions.haproxy}`),
     repos,
