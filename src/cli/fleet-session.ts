@@ -1,23 +1,17 @@
 import { clusterNodes } from '../cluster/nodes.js';
 import { parseTarget, selectNodes } from '../cluster/selectors.js';
 import { KubeonError } from '../core/errors.js';
-import {
-  clusterFleetOptions,
-  type FleetSettings,
-  jumpHostOf,
-  nodeName,
-  secretsOf,
-  targetOf,
-} from '../fleet/cluster.js';
-import { Fleet } from '../fleet/fleet.js';
-import { FileLog } from '../fleet/log.js';
+import { type FleetSettings, nodeName, targetOf } from '../fleet/cluster.js';
+import type { Fleet } from '../fleet/fleet.js';
+import type { FleetLogger } from '../fleet/log.js';
 import type { FleetTarget, NodeFailure } from '../fleet/types.js';
-import type { CommandContext } from './context.js';
+import { openSession } from '../session/session.js';
+import { type CommandContext, sessionHost } from './context.js';
 
 export interface FleetSession {
   fleet: Fleet;
   targets: FleetTarget[];
-  log: FileLog;
+  log: FleetLogger;
   redact(text: string): string;
   close(): Promise<void>;
 }
@@ -38,26 +32,8 @@ export async function openFleetSession(
   const nodes = clusterNodes(spec).map((n) => ({ ...n, name: nodeName(n, state) }));
   const selected = selectNodes(nodes, target.terms, target.selector);
   const targets = selected.map((n) => targetOf(n, state, ctx.env));
-  const paths = await ctx.store.ensureClusterDirs(target.cluster);
-  const redactor = secretsOf(targets, jumpHostOf(spec, ctx.env));
-  const log = FileLog.open(paths.logs, command, redactor);
-  log.write({ event: 'start', command: ctx.commandLine, nodes: targets.length });
-  if (settings.insecureIgnoreHostKey)
-    ctx.out.warn(
-      '--insecure-ignore-hostkey: host keys are not checked; anyone on the path can impersonate nodes',
-    );
-  const fleet = new Fleet(await clusterFleetOptions(spec, paths.knownHosts, settings, ctx.env, log));
-  return {
-    fleet,
-    targets,
-    log,
-    redact: (t) => redactor.redact(t),
-    async close() {
-      await fleet.close();
-      log.write({ event: 'end' });
-      log.close();
-    },
-  };
+  const session = await openSession(sessionHost(ctx), spec, { command, settings, targets });
+  return { fleet: session.fleet, targets, log: session.log, redact: session.redact, close: session.close };
 }
 
 export interface Tally {

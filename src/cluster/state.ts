@@ -23,7 +23,7 @@ export interface ClusterState {
   createdAt: string;
   updatedAt: string;
   /** Facts learnt at first contact: resolved names and pinned identities, keyed by node IP. */
-  nodes: Record<string, { name?: string; hostname?: string; arch?: string; os?: string }>;
+  nodes: Record<string, { name?: string; hostname?: string; arch?: string; os?: string; facts?: unknown }>;
   journal: JournalEntry[];
 }
 

@@ -9,7 +9,7 @@ import type { FleetSettings } from '../../fleet/cluster.js';
 import type { Fleet } from '../../fleet/fleet.js';
 import { type CertRow, formatResidual, localInventory } from '../../pki/inventory.js';
 import { type MasterTarget, readNodeCerts, renewCertificates } from '../../pki/operations.js';
-import type { CommandContext, ContextFactory } from '../context.js';
+import { type CommandContext, type ContextFactory, sessionHost } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 
 interface CertsOptions extends FleetFlagValues {
@@ -61,21 +61,16 @@ async function withFleet<T>(
   command: string,
   fn: (fleet: Fleet) => Promise<T>,
 ): Promise<T> {
-  const paths = ctx.store.paths(spec.name);
-  const fc = await loadFleetCluster();
-  const { Fleet } = await import('../../fleet/fleet.js');
-  const { FileLog } = await import('../../fleet/log.js');
-  const redactor = fc.secretsOf(
-    masters.map((m) => m.target),
-    fc.jumpHostOf(spec, ctx.env),
-  );
-  const log = FileLog.open(paths.logs, command, redactor);
-  const fleet = new Fleet(await fc.clusterFleetOptions(spec, paths.knownHosts, settings, ctx.env, log));
+  const { openSession } = await import('../../session/session.js');
+  const session = await openSession(sessionHost(ctx), spec, {
+    command,
+    settings,
+    targets: masters.map((m) => m.target),
+  });
   try {
-    return await fn(fleet);
+    return await fn(session.fleet);
   } finally {
-    await fleet.close();
-    log.close();
+    await session.close();
   }
 }
 

@@ -2,15 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import YAML from 'yaml';
 import { checkVersionSupported } from '../../artifacts/catalog.js';
+import { ASSUMABLE_OS } from '../../cluster/facts.js';
 import { type ClusterFlags, specFromFlags } from '../../cluster/from-flags.js';
-import { redactSpec } from '../../cluster/redact.js';
+import type { ClusterSpec } from '../../cluster/spec.js';
 import { validateClusterName, validateSpec } from '../../cluster/validate.js';
-import { badInput, notImplemented } from '../../core/errors.js';
-import { planCreate } from '../../phases/create-plan.js';
-import { registerCluster } from '../../phases/register.js';
-import type { CommandContext, ContextFactory } from '../context.js';
+import { badInput } from '../../core/errors.js';
+import { type CommandContext, type ContextFactory, sessionHost } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { addClusterFlags, addNodeFlags } from '../node-flags.js';
+import { reporterFor } from '../progress.js';
 import { askSecret } from '../prompt.js';
 
 interface CreateOptions extends ClusterFlags, FleetFlagValues {
@@ -19,6 +19,10 @@ interface CreateOptions extends ClusterFlags, FleetFlagValues {
   registerOnly?: boolean;
   askPass?: boolean;
   allowDotZero?: boolean;
+  renderDir?: string;
+  assumeOs?: string;
+  fromPhase?: string;
+  onlyPhase?: string;
 }
 
 async function readSpecFile(path: string): Promise<Record<string, unknown>> {
@@ -54,44 +58,49 @@ async function run(
 ): Promise<void> {
   validateClusterName(name);
   const givesSpec = Boolean(version) || Object.keys(opts).some((k) => specOptions.has(k));
-  if (ctx.store.exists(name)) {
-    if (givesSpec) {
-      throw badInput(
-        `cluster "${name}" already exists`,
-        `run "kubeon create ${name}" with no other arguments to continue it, or "kubeon destroy ${name}" first`,
-      );
-    }
-    throw notImplemented(`continuing kubeon create of "${name}"`);
-  }
-  if (!version && !opts.file)
-    throw badInput('missing VERSION', `run kubeon create ${name} v1.31.2 -m IP ...`);
-
-  const file = opts.file ? await readSpecFile(opts.file) : undefined;
-  const flags: ClusterFlags = { ...opts };
-  if (opts.askPass) flags.askedPassword = await askSecret(ctx, 'SSH password: ');
-  const { spec, warnings } = validateSpec(
-    specFromFlags(name, version ?? '', flags, file),
-    opts.file ?? 'command line',
-  );
-  checkVersionSupported(spec.version, { allowDotZero: opts.allowDotZero });
-  for (const w of warnings) ctx.out.warn(w);
-
-  if (opts.dryRun) {
-    const plan = planCreate(spec);
-    ctx.out.result({ spec: redactSpec(spec), plan }, plan, [
-      { header: 'PHASE', value: (p) => p.title },
-      { header: 'NODES', value: (p) => p.nodes },
-    ]);
-    ctx.out.info(
-      `dry run: cluster "${name}" (${spec.version}, ${spec.masters.length} masters, ${spec.workers.length} workers) is valid; nothing was changed`,
+  // A quick answer before anything else; the authoritative check is repeated under the lock.
+  const resume = ctx.store.exists(name) && !givesSpec;
+  if (ctx.store.exists(name) && givesSpec) {
+    throw badInput(
+      `cluster "${name}" already exists`,
+      `run "kubeon create ${name}" with no other arguments to continue it, or "kubeon destroy ${name}" first`,
     );
-    return;
   }
-  if (opts.registerOnly) {
-    await registerCluster(ctx, spec, fleetSettings(opts));
-    return;
+  let spec: ClusterSpec;
+  if (resume) spec = await ctx.store.readSpec(name);
+  else {
+    if (!version && !opts.file)
+      throw badInput('missing VERSION', `run kubeon create ${name} v1.31.2 -m IP ...`);
+    const file = opts.file ? await readSpecFile(opts.file) : undefined;
+    const flags: ClusterFlags = { ...opts };
+    if (opts.askPass) flags.askedPassword = await askSecret(ctx, 'SSH password: ');
+    const validated = validateSpec(
+      specFromFlags(name, version ?? '', flags, file),
+      opts.file ?? 'command line',
+    );
+    spec = validated.spec;
+    for (const w of validated.warnings) ctx.out.warn(w);
   }
-  throw notImplemented('kubeon create (installing Kubernetes)');
+  checkVersionSupported(spec.version, { allowDotZero: opts.allowDotZero });
+  if (opts.assumeOs !== undefined && !ASSUMABLE_OS.includes(opts.assumeOs))
+    throw badInput(`--assume-os ${opts.assumeOs} is not known`, `use one of ${ASSUMABLE_OS.join(', ')}`);
+  if (opts.assumeOs !== undefined && !opts.dryRun)
+    throw badInput('--assume-os only goes with --dry-run', 'add --dry-run, or drop --assume-os');
+  const { createCluster } = await import('../../phases/create/run.js');
+  await createCluster(
+    { ...sessionHost(ctx), info: (m) => ctx.out.info(m), reporter: () => reporterFor(ctx) },
+    {
+      spec,
+      settings: fleetSettings(opts),
+      resume,
+      ...(opts.dryRun ? { dryRun: true } : {}),
+      ...(opts.registerOnly ? { registerOnly: true } : {}),
+      ...(opts.renderDir ? { renderDir: opts.renderDir } : {}),
+      ...(opts.assumeOs ? { assumeOs: opts.assumeOs } : {}),
+      ...(opts.fromPhase ? { fromPhase: opts.fromPhase } : {}),
+      ...(opts.onlyPhase ? { onlyPhase: opts.onlyPhase } : {}),
+    },
+  );
 }
 
 export function createCommand(makeCtx: ContextFactory): Command {
@@ -106,7 +115,11 @@ export function createCommand(makeCtx: ContextFactory): Command {
       '--register-only',
       'record the cluster, check SSH to every node and pin host keys; install nothing',
     )
-    .option('--allow-dot-zero', 'accept an X.Y.0 Kubernetes release (refused by default)');
+    .option('--allow-dot-zero', 'accept an X.Y.0 Kubernetes release (refused by default)')
+    .option('--render-dir <dir>', 'also write every file kubeon places as DIR/<node>/<absolute path>')
+    .option('--assume-os <os>', `with --dry-run: facts for unreachable nodes (${ASSUMABLE_OS.join(', ')})`)
+    .option('--from-phase <id>', 'redo this phase and everything after it (expert)')
+    .option('--only-phase <id>', 'redo only this phase (expert)');
   // Any of these means "a new spec", which an existing cluster refuses; without them `create NAME`
   // continues the stored one.
   const before = new Set(cmd.options.map((o) => o.attributeName()));

@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import { createDispatcher, getText, reasonOf } from '../../artifacts/http.js';
+import { fileSources } from '../../artifacts/mirrors.js';
+import { contextName } from '../../cluster/kubeconfig-merge.js';
+import { useCluster } from '../../cluster/kubeconfig-user.js';
+import { KubeonError } from '../../core/errors.js';
+import { raw, script, sh } from '../../fleet/script.js';
+import { CNI_MANIFEST_DIR, calicoManifestUrl, cniManifest } from '../../render/cni.js';
+import { putFiles } from '../../render/files.js';
+import type { Phase } from '../phase.js';
+import { type CreateContext, type CreateData, firstMaster, renderInput, runOn } from './data.js';
+
+/**
+ * The cluster-wide steps after the nodes joined, all through kubectl on the first master with its
+ * admin.conf: role and spec labels, the CNI manifest, the wait for every node to be Ready; then the
+ * control machine's kubeconfig.
+ */
+
+const KUBECTL = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
+
+/** Role labels are set through the API: kubelet may not set node-role.kubernetes.io/* itself. */
+export function labelScript(ctx: CreateContext) {
+  const lines = [raw('names=$(' + KUBECTL + ' get nodes -o name)')];
+  for (const h of ctx.hosts) {
+    const labels: Record<string, string> = { ...h.node.labels };
+    if (h.node.role === 'worker') labels['node-role.kubernetes.io/worker'] = '';
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    if (pairs.length === 0) continue;
+    lines.push(
+      sh`n=${h.node.name}`,
+      // The kubelet registers its Node a moment after join; wait for it.
+      raw(
+        'for _ in $(seq 1 60); do ' +
+          KUBECTL +
+          ' get node "$n" -o name >/dev/null 2>&1 && break; sleep 2; done',
+      ),
+      sh`${raw(KUBECTL)} label node "$n" --overwrite ${pairs}`,
+    );
+  }
+  return script('label nodes', ...lines);
+}
+
+export const labelsPhase: Phase<CreateData> = {
+  id: 'labels',
+  title: 'label the nodes',
+  plan: () => [`node-role.kubernetes.io/worker on workers, and the labels from the spec, through the API`],
+  async run(ctx) {
+    await runOn(ctx, firstMaster(ctx), labelScript(ctx), 180_000);
+    return [];
+  },
+};
+
+/** Upstream's manifest for the catalogued version, from the spec's mirrors in order. */
+async function fetchManifest(ctx: CreateContext): Promise<string> {
+  const url = calicoManifestUrl(ctx.data.version.calico);
+  const dispatcher = createDispatcher({ env: ctx.env });
+  const tried: string[] = [];
+  try {
+    for (const source of fileSources(ctx.spec.artifacts.mirrors)) {
+      const at = source.rewrite(url);
+      if (!at) continue;
+      try {
+        return await getText(dispatcher, at, { maxBytes: 8 << 20, signal: ctx.signal });
+      } catch (err) {
+        tried.push(`${at}: ${reasonOf(err)}`);
+      }
+    }
+  } finally {
+    await dispatcher.close();
+  }
+  throw new KubeonError(`the ${ctx.spec.network.cni} manifest could not be fetched: ${tried.join('; ')}`, {
+    hint: 'give a mirror that has it with --mirror, or use --cni none and install a network plugin yourself',
+  });
+}
+
+export const cniPhase: Phase<CreateData> = {
+  id: 'cni',
+  title: 'install the network plugin',
+  plan: (ctx) =>
+    ctx.spec.network.cni === 'none'
+      ? []
+      : [
+          `apply ${ctx.spec.network.cni} ${ctx.data.version[ctx.spec.network.cni]} with pod CIDR ${ctx.spec.network.podCIDR}`,
+        ],
+  async run(ctx) {
+    const cni = ctx.spec.network.cni;
+    if (cni === 'none') return [];
+    if (cni === 'cilium')
+      throw new KubeonError('cilium is not installed by kubeon create yet', {
+        hint: 'use --cni calico, or --cni none and install cilium with its own tool',
+      });
+    const first = firstMaster(ctx);
+    const manifest = cniManifest(renderInput(ctx, first), await fetchManifest(ctx))!;
+    const path = `${CNI_MANIFEST_DIR}/${cni}.yaml`;
+    await runOn(
+      ctx,
+      first,
+      script(
+        `apply the ${cni} manifest`,
+        ...putFiles([{ path, mode: 0o644, content: manifest }]),
+        sh`${raw(KUBECTL)} apply -f ${path}`,
+      ),
+      180_000,
+    );
+    return [];
+  },
+};
+
+interface NodeList {
+  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+}
+
+export const READY_TIMEOUT_MS = 5 * 60_000;
+
+export const readyPhase: Phase<CreateData> = {
+  id: 'ready',
+  title: 'wait for every node to be Ready',
+  always: true,
+  plan: (ctx) => [`wait until all ${ctx.hosts.length} nodes report Ready`],
+  async run(ctx) {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const want = new Set(ctx.hosts.map((h) => h.node.name));
+    let waiting: string[] = [...want];
+    while (!ctx.signal.aborted) {
+      const out = await runOn(
+        ctx,
+        firstMaster(ctx),
+        script('list nodes', raw(`${KUBECTL} get nodes -o json`)),
+      );
+      const list = JSON.parse(out) as NodeList;
+      const ready = new Set(
+        list.items
+          .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+          .map((n) => n.metadata.name),
+      );
+      waiting = [...want].filter((n) => !ready.has(n));
+      if (waiting.length === 0) return [];
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    return waiting.map((node) => ({
+      node,
+      error: { kind: 'failed' as const, message: 'not Ready in time' },
+    }));
+  },
+};
+
+export const kubeconfigPhase: Phase<CreateData> = {
+  id: 'kubeconfig',
+  title: 'write the control-machine kubeconfig',
+  always: true,
+  plan: (ctx) => [
+    `${ctx.paths.kubeconfig}; context ${contextName(ctx.spec.name)} made current if no cluster is`,
+  ],
+  async run(ctx) {
+    if (!existsSync(ctx.paths.kubeconfig))
+      throw new KubeonError(`${ctx.paths.kubeconfig} is missing`, {
+        hint: `run kubeon certs ${ctx.spec.name} renew`,
+      });
+    if ((await ctx.store.current()) === undefined) {
+      const target = await useCluster(ctx.store, ctx.spec.name, ctx.paths.kubeconfig, ctx.env);
+      ctx.info(
+        `"${ctx.spec.name}" is now the current cluster; kubectl context ${contextName(ctx.spec.name)} set in ${target}`,
+      );
+    }
+    return [];
+  },
+};
