@@ -4,7 +4,16 @@ import { HAPROXY_MANIFEST } from './haproxy.js';
 import { hostsRemoveLines } from './hosts.js';
 import type { RenderInput } from './inputs.js';
 import { KUBEADM_DROPIN_PATH, KUBELET_UNIT_PATH } from './kubelet.js';
-import { CLUSTER_FILE, FSTAB_MARK, LIMITS_FILE, MODULES_FILE, RESTORE_DIR, SYSCTL_FILE } from './os.js';
+import {
+  CLUSTER_FILE,
+  FSTAB_MARK,
+  LIMITS_FILE,
+  MODULES_FILE,
+  PREEXISTING_FILE,
+  RESTORE_DIR,
+  STATE_DIRS,
+  SYSCTL_FILE,
+} from './os.js';
 import { CONTAINERD_UNIT_PATH, CRI_SOCKET, CRICTL_CONFIG, RUNTIME_BINARIES } from './runtime.js';
 
 /**
@@ -12,24 +21,6 @@ import { CONTAINERD_UNIT_PATH, CRI_SOCKET, CRICTL_CONFIG, RUNTIME_BINARIES } fro
  * owner at all), and what OS preparation changed outside kubeon's own files (fstab swap lines,
  * firewall, SELinux) is put back as it was.
  */
-
-/** Directories that only Kubernetes, containerd and the CNI plugins write. */
-const STATE_DIRS = [
-  '/etc/kubernetes',
-  '/var/lib/kubelet',
-  '/var/lib/etcd',
-  '/var/lib/containerd',
-  '/run/containerd',
-  '/etc/containerd',
-  '/etc/cni',
-  '/opt/cni',
-  '/var/lib/cni',
-  '/var/lib/calico',
-  '/run/calico',
-  '/var/run/cilium',
-  '/var/log/pods',
-  '/var/log/containers',
-];
 
 /** Interfaces kube-proxy and the CNI plugins create. */
 const LINKS = ['kube-ipvs0', 'cni0', 'vxlan.calico', 'tunl0', 'cilium_host', 'cilium_net', 'cilium_vxlan'];
@@ -68,7 +59,7 @@ export function destroyScript(input: Pick<RenderInput, 'spec' | 'version'>): Scr
       'for p in $(pgrep -x containerd-shim-runc-v2 2>/dev/null || true); do kill "$p" 2>/dev/null || true; done',
     ),
     raw(
-      'awk \'{print $5}\' /proc/self/mountinfo | grep -E \'^/(var/lib/kubelet|run/containerd|var/lib/containerd|run/netns)/\' | sort -r | while read -r m; do umount -l "$m" || warn "cannot unmount $m"; done',
+      'awk \'$5 ~ "^/(var/lib/kubelet|run/containerd|var/lib/containerd|run/netns)/" { print $5 }\' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" || warn "cannot unmount $m"; done',
     ),
     sh`for l in ${LINKS}; do`,
     raw(
@@ -76,7 +67,15 @@ export function destroyScript(input: Pick<RenderInput, 'spec' | 'version'>): Scr
     ),
     raw('done'),
     sh`rm -f -- ${files}`,
-    sh`rm -rf -- ${KUBEADM_DROPIN_PATH.replace(/\/[^/]+$/, '')} ${STATE_DIRS} ${`/opt/kubeon/${input.version}`}`,
+    sh`rm -rf -- ${KUBEADM_DROPIN_PATH.replace(/\/[^/]+$/, '')} ${`/opt/kubeon/${input.version}`}`,
+    sh`pre=${PREEXISTING_FILE}`,
+    sh`for d in ${STATE_DIRS}; do`,
+    raw('  if [ -f "$pre" ] && grep -qxF -- "$d" "$pre"; then'),
+    raw('    find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +'),
+    raw('  else'),
+    raw('    rm -rf -- "$d"'),
+    raw('  fi'),
+    raw('done'),
     raw('rmdir /opt/kubeon 2>/dev/null || true'),
     ...hostsRemoveLines(name),
     // Put back what OS preparation changed outside kubeon's own files.

@@ -17,6 +17,29 @@ export const RESTORE_DIR = `${NODE_STATE_DIR}/restore`;
 /** Prefix of the fstab swap lines kubeon commented out. */
 export const FSTAB_MARK = '#kubeon-swap# ';
 
+/**
+ * Directories Kubernetes, containerd and the CNI plugins write. OS preparation notes which of them
+ * the node had before kubeon (an OS package's empty /var/lib/etcd, say), so destroy empties those
+ * and removes only the ones kubeon's run created.
+ */
+export const STATE_DIRS = [
+  '/etc/kubernetes',
+  '/var/lib/kubelet',
+  '/var/lib/etcd',
+  '/var/lib/containerd',
+  '/run/containerd',
+  '/etc/containerd',
+  '/etc/cni',
+  '/opt/cni',
+  '/var/lib/cni',
+  '/var/lib/calico',
+  '/run/calico',
+  '/var/run/cilium',
+  '/var/log/pods',
+  '/var/log/containers',
+];
+export const PREEXISTING_FILE = `${RESTORE_DIR}/preexisting`;
+
 const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
 
 export function kernelModules(input: Pick<RenderInput, 'spec'>): string[] {
@@ -76,13 +99,14 @@ export function osFiles(input: RenderInput): NodeFile[] {
 }
 
 function installCommand(family: OsFamily): ShellFragment {
+  // One attempt per source: a host without a reachable mirror gives up in seconds, not minutes.
   if (family === 'rhel') {
     return raw(
-      'pm=dnf; command -v dnf >/dev/null 2>&1 || pm=yum; install_pkgs() { timeout 300 "$pm" install -y "$@"; }',
+      'pm=dnf; command -v dnf >/dev/null 2>&1 || pm=yum; install_pkgs() { timeout 300 "$pm" install -y --setopt=retries=1 "$@"; }',
     );
   }
   return raw(
-    'install_pkgs() { DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends "$@" || { timeout 300 apt-get update -q && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends "$@"; }; }',
+    'install_pkgs() { DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends "$@" || { timeout 120 apt-get update -q -o Acquire::Retries=0 && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends "$@"; }; }',
   );
 }
 
@@ -156,9 +180,16 @@ function packageLines(family: OsFamily, ipvs: boolean): ShellFragment[] {
 }
 
 /** Firewalls are turned off, not opened port by port: pod and service traffic use arbitrary ports. */
-const FIREWALL_LINES: ShellFragment[] = [
+/** Written once, at the first run, before anything of kubeon's exists. */
+const PREEXISTING_LINES: ShellFragment[] = [
   sh`restore=${RESTORE_DIR}`,
   raw('mkdir -p -- "$restore"'),
+  sh`if [ ! -e ${PREEXISTING_FILE} ]; then`,
+  sh`  for d in ${STATE_DIRS}; do if [ -e "$d" ]; then echo "$d"; fi; done > ${PREEXISTING_FILE}`,
+  raw('fi'),
+];
+
+const FIREWALL_LINES: ShellFragment[] = [
   raw('if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet firewalld 2>/dev/null; then'),
   raw('  systemctl disable --now firewalld && touch "$restore/firewalld"'),
   raw('fi'),
@@ -196,6 +227,7 @@ export function osPrepareScript(input: RenderInput): Script {
     WARN,
     raw('work=$(mktemp -d)'),
     raw('trap \'rm -rf -- "$work"\' EXIT'),
+    ...PREEXISTING_LINES,
     ...hostnameLines(input.host.node.name),
     ...SWAP_LINES,
     ...putFiles(osFiles(input)),

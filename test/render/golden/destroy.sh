@@ -12,12 +12,20 @@ for u in kubelet containerd; do
   systemctl disable --now "$u" 2>/dev/null || true
 done
 for p in $(pgrep -x containerd-shim-runc-v2 2>/dev/null || true); do kill "$p" 2>/dev/null || true; done
-awk '{print $5}' /proc/self/mountinfo | grep -E '^/(var/lib/kubelet|run/containerd|var/lib/containerd|run/netns)/' | sort -r | while read -r m; do umount -l "$m" || warn "cannot unmount $m"; done
+awk '$5 ~ "^/(var/lib/kubelet|run/containerd|var/lib/containerd|run/netns)/" { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" || warn "cannot unmount $m"; done
 for l in kube-ipvs0 cni0 vxlan.calico tunl0 cilium_host cilium_net cilium_vxlan; do
   if ip link show "$l" >/dev/null 2>&1; then ip link delete "$l" 2>/dev/null || warn "cannot delete interface $l"; fi
 done
 rm -f -- /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service /etc/crictl.yaml /etc/kubernetes/manifests/local-haproxy.yaml /etc/sysctl.d/90-kubeon.conf /etc/modules-load.d/kubeon.conf /etc/security/limits.d/90-kubeon.conf /usr/bin/kubeadm /usr/bin/kubelet /usr/bin/kubectl /usr/local/bin/containerd /usr/local/bin/containerd-shim /usr/local/bin/containerd-shim-runc-v1 /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/containerd-stress /usr/local/bin/ctr /usr/local/bin/crictl /usr/local/sbin/runc
-rm -rf -- /etc/systemd/system/kubelet.service.d /etc/kubernetes /var/lib/kubelet /var/lib/etcd /var/lib/containerd /run/containerd /etc/containerd /etc/cni /opt/cni /var/lib/cni /var/lib/calico /run/calico /var/run/cilium /var/log/pods /var/log/containers /opt/kubeon/v1.31.14
+rm -rf -- /etc/systemd/system/kubelet.service.d /opt/kubeon/v1.31.14
+pre=/etc/kubeon/restore/preexisting
+for d in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /var/lib/containerd /run/containerd /etc/containerd /etc/cni /opt/cni /var/lib/cni /var/lib/calico /run/calico /var/run/cilium /var/log/pods /var/log/containers; do
+  if [ -f "$pre" ] && grep -qxF -- "$d" "$pre"; then
+    find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
+  else
+    rm -rf -- "$d"
+  fi
+done
 rmdir /opt/kubeon 2>/dev/null || true
 f=/etc/hosts
 tmp=$(mktemp "$(dirname -- "$f")/.hosts.kubeon-XXXXXX")

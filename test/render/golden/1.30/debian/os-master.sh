@@ -1,9 +1,14 @@
 exec </dev/null
 stamp=/etc/kubeon/done/os
-if [ "$(cat -- "$stamp" 2>/dev/null)" = f69a8c4780c5a587068662032a4da132228a8a7279cd0b126ee3d707eb514b00 ] && [ "$(wc -l < /proc/swaps)" -le 1 ] && [ "$(sysctl -n net.ipv4.ip_forward 2>/dev/null)" = 1 ]; then echo 'os: already done'; exit 0; fi
+if [ "$(cat -- "$stamp" 2>/dev/null)" = 3989c1c5ab1dfda87669ff47cb8c56892c78f8f5800e244b1ec7e9900941bfdb ] && [ "$(wc -l < /proc/swaps)" -le 1 ] && [ "$(sysctl -n net.ipv4.ip_forward 2>/dev/null)" = 1 ]; then echo 'os: already done'; exit 0; fi
 warn() { echo "kubeon: warning: $*" >&2; }
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
+restore=/etc/kubeon/restore
+mkdir -p -- "$restore"
+if [ ! -e /etc/kubeon/restore/preexisting ]; then
+  for d in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /var/lib/containerd /run/containerd /etc/containerd /etc/cni /opt/cni /var/lib/cni /var/lib/calico /run/calico /var/run/cilium /var/log/pods /var/log/containers; do if [ -e "$d" ]; then echo "$d"; fi; done > /etc/kubeon/restore/preexisting
+fi
 want_name=m1
 if [ "$(hostname)" != "$want_name" ]; then
   hostnamectl set-hostname "$want_name" 2>/dev/null || { hostname "$want_name"; printf '%s\n' "$want_name" > /etc/hostname; }
@@ -55,7 +60,7 @@ sysctl -p /etc/sysctl.d/90-kubeon.conf >/dev/null 2>"$work/sysctl.err" || warn "
 for k in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables; do
   [ "$(sysctl -n "$k" 2>/dev/null)" = 1 ] || { echo "sysctl $k is not 1 after applying the settings" >&2; exit 1; }
 done
-install_pkgs() { DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends "$@" || { timeout 300 apt-get update -q && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends "$@"; }; }
+install_pkgs() { DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends "$@" || { timeout 120 apt-get update -q -o Acquire::Retries=0 && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends "$@"; }; }
 missing=""
 command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
 command -v socat >/dev/null 2>&1 || missing="$missing socat"
@@ -67,8 +72,6 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   install_pkgs $missing >"$work/pkg.log" 2>&1 || warn "packages not installed:$missing ($(tail -n 1 "$work/pkg.log"))"
 fi
-restore=/etc/kubeon/restore
-mkdir -p -- "$restore"
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet firewalld 2>/dev/null; then
   systemctl disable --now firewalld && touch "$restore/firewalld"
 fi
@@ -82,4 +85,4 @@ else
 fi
 mkdir -p -- "$(dirname -- "$stamp")"
 printf '%s
-' f69a8c4780c5a587068662032a4da132228a8a7279cd0b126ee3d707eb514b00 > "$stamp"
+' 3989c1c5ab1dfda87669ff47cb8c56892c78f8f5800e244b1ec7e9900941bfdb > "$stamp"

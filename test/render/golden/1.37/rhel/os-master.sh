@@ -1,9 +1,14 @@
 exec </dev/null
 stamp=/etc/kubeon/done/os
-if [ "$(cat -- "$stamp" 2>/dev/null)" = 79db9c2c052ab65528031e2bcd5b4d4a5e85e3512af6195876c5eeac5e0bec5a ] && [ "$(wc -l < /proc/swaps)" -le 1 ] && [ "$(sysctl -n net.ipv4.ip_forward 2>/dev/null)" = 1 ]; then echo 'os: already done'; exit 0; fi
+if [ "$(cat -- "$stamp" 2>/dev/null)" = 32313c74b701bd1f7489d7df18bc5752ef117039ea00c1a1e8834c0fda5f7c37 ] && [ "$(wc -l < /proc/swaps)" -le 1 ] && [ "$(sysctl -n net.ipv4.ip_forward 2>/dev/null)" = 1 ]; then echo 'os: already done'; exit 0; fi
 warn() { echo "kubeon: warning: $*" >&2; }
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
+restore=/etc/kubeon/restore
+mkdir -p -- "$restore"
+if [ ! -e /etc/kubeon/restore/preexisting ]; then
+  for d in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /var/lib/containerd /run/containerd /etc/containerd /etc/cni /opt/cni /var/lib/cni /var/lib/calico /run/calico /var/run/cilium /var/log/pods /var/log/containers; do if [ -e "$d" ]; then echo "$d"; fi; done > /etc/kubeon/restore/preexisting
+fi
 want_name=m1
 if [ "$(hostname)" != "$want_name" ]; then
   hostnamectl set-hostname "$want_name" 2>/dev/null || { hostname "$want_name"; printf '%s\n' "$want_name" > /etc/hostname; }
@@ -60,7 +65,7 @@ sysctl -p /etc/sysctl.d/90-kubeon.conf >/dev/null 2>"$work/sysctl.err" || warn "
 for k in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables; do
   [ "$(sysctl -n "$k" 2>/dev/null)" = 1 ] || { echo "sysctl $k is not 1 after applying the settings" >&2; exit 1; }
 done
-pm=dnf; command -v dnf >/dev/null 2>&1 || pm=yum; install_pkgs() { timeout 300 "$pm" install -y "$@"; }
+pm=dnf; command -v dnf >/dev/null 2>&1 || pm=yum; install_pkgs() { timeout 300 "$pm" install -y --setopt=retries=1 "$@"; }
 missing=""
 command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack-tools"
 command -v socat >/dev/null 2>&1 || missing="$missing socat"
@@ -73,8 +78,6 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   install_pkgs $missing >"$work/pkg.log" 2>&1 || warn "packages not installed:$missing ($(tail -n 1 "$work/pkg.log"))"
 fi
-restore=/etc/kubeon/restore
-mkdir -p -- "$restore"
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet firewalld 2>/dev/null; then
   systemctl disable --now firewalld && touch "$restore/firewalld"
 fi
@@ -94,4 +97,4 @@ else
 fi
 mkdir -p -- "$(dirname -- "$stamp")"
 printf '%s
-' 79db9c2c052ab65528031e2bcd5b4d4a5e85e3512af6195876c5eeac5e0bec5a > "$stamp"
+' 32313c74b701bd1f7489d7df18bc5752ef117039ea00c1a1e8834c0fda5f7c37 > "$stamp"
