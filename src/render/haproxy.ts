@@ -27,14 +27,17 @@ export function haproxyConfig(input: Pick<RenderInput, 'spec' | 'masters'>): str
     (m) => `  server ${m.name} ${hostPort(m.ip, APISERVER_PORT)} check check-ssl verify none`,
   );
   return `# Written by kubeon for cluster ${input.spec.name}: the masters' API servers behind 127.0.0.1.
+# No maxconn: haproxy sizes it from the file-descriptor limit it finds, which differs by runtime.
 global
   log stdout format raw local0 warning
-  maxconn 20000
 
 defaults
   mode tcp
   log global
   option dontlognull
+  # A connection refused by a master that is not yet marked down is retried on another one.
+  option redispatch
+  retries 2
   timeout connect 5s
   # Watches and exec sessions stay open for a long time.
   timeout client 1h
