@@ -3,6 +3,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { standinExecutable } from '../../lab/standins/index.js';
 import { loadConfigText } from '../../lab/standins/lib/config.js';
 import { raw, script } from '../../src/fleet/script.js';
 import { putFiles } from '../../src/render/files.js';
@@ -224,6 +225,28 @@ describe("kubeadm's strict decoder (the lab stand-in's transcription of the Go t
       }
     });
   }
+
+  it("pass the stand-in kubeadm's `config validate` of each version", async () => {
+    for (const c of CASE_NAMES) {
+      const kubeadm = await standinExecutable('kubeadm', inputFor(c, 'debian', 'm1').version, 'amd64');
+      const { token, caCertHash, certificateKey } = SECRETS;
+      const configs = {
+        init: kubeadmInitConfig(inputFor(c, 'debian', 'm1'), SECRETS),
+        master: kubeadmJoinConfig(inputFor(c, 'debian', 'm2'), { token, caCertHash, certificateKey }),
+        worker: kubeadmJoinConfig(inputFor(c, 'debian', 'w1'), { token, caCertHash }),
+        broken: kubeadmInitConfig(inputFor(c, 'debian', 'm1'), SECRETS).replace(
+          'scheduler: {}',
+          'schedulr: {}',
+        ),
+      };
+      for (const [name, text] of Object.entries(configs)) {
+        const f = join(tmp, `kubeadm-${c}-${name}.yaml`);
+        writeFileSync(f, text);
+        const r = run(kubeadm, ['config', 'validate', '--config', f]);
+        expect(r.code === 0, `${c} ${name}: ${r.out}`).toBe(name !== 'broken');
+      }
+    }
+  }, 120_000);
 
   it('a field of the other API version is refused (the check above can fail)', () => {
     const text = kubeadmInitConfig(inputFor('1.31', 'debian', 'm1'), SECRETS).replace(
