@@ -17,8 +17,8 @@ import {
 import { CONTAINERD_UNIT_PATH, CRI_SOCKET, CRICTL_CONFIG, RUNTIME_BINARIES } from './runtime.js';
 
 /**
- * Takes away what create put on a node and nothing else: the node must be this cluster's (or carry no
- * owner at all), and what OS preparation changed outside kubeon's own files (fstab swap lines,
+ * Takes away what create put on a node and nothing else: the node must be this cluster's (a node
+ * without kubeon's owner file only loses the artifact bundle), and what OS preparation changed outside kubeon's own files (fstab swap lines,
  * firewall, SELinux) is put back as it was.
  */
 
@@ -47,6 +47,13 @@ export function destroyScript(input: Pick<RenderInput, 'spec' | 'version'>): Scr
     sh`owner=$(cat -- ${CLUSTER_FILE} 2>/dev/null || true)`,
     raw('if [ -n "$owner" ] && [ "$owner" != "$cluster" ]; then'),
     raw('  echo "this node belongs to cluster $owner, not $cluster: nothing removed" >&2; exit 1'),
+    raw('fi'),
+    // No owner: OS preparation never got as far as its first change, so only the bundle can be
+    // kubeon's; any Kubernetes found here is someone else's and stays.
+    raw('if [ -z "$owner" ]; then'),
+    sh`  rm -rf -- ${`/opt/kubeon/${input.version}`} ${NODE_STATE_DIR}`,
+    raw('  rmdir /opt/kubeon 2>/dev/null || true'),
+    raw('  echo "nothing of cluster $cluster on this node"; exit 0'),
     raw('fi'),
     raw('if command -v kubeadm >/dev/null 2>&1 && [ -d /etc/kubernetes ]; then'),
     sh`  kubeadm reset -f --cri-socket ${CRI_SOCKET} || warn "kubeadm reset failed; removing the files anyway"`,

@@ -113,9 +113,10 @@ function installCommand(family: OsFamily): ShellFragment {
 function hostnameLines(name: string): ShellFragment[] {
   return [
     sh`want_name=${name}`,
-    raw('if [ "$(hostname)" != "$want_name" ]; then'),
+    raw('if [ "$(uname -n)" != "$want_name" ]; then'),
+    // Without systemd-hostnamed: the kernel's name now, /etc/hostname for the next boot.
     raw(
-      '  hostnamectl set-hostname "$want_name" 2>/dev/null || { hostname "$want_name"; printf \'%s\\n\' "$want_name" > /etc/hostname; }',
+      '  hostnamectl set-hostname "$want_name" 2>/dev/null || { printf \'%s\' "$want_name" > /proc/sys/kernel/hostname; printf \'%s\\n\' "$want_name" > /etc/hostname; }',
     ),
     raw('fi'),
   ];
@@ -179,7 +180,6 @@ function packageLines(family: OsFamily, ipvs: boolean): ShellFragment[] {
   ];
 }
 
-/** Firewalls are turned off, not opened port by port: pod and service traffic use arbitrary ports. */
 /** Written once, at the first run, before anything of kubeon's exists. */
 const PREEXISTING_LINES: ShellFragment[] = [
   sh`restore=${RESTORE_DIR}`,
@@ -189,6 +189,7 @@ const PREEXISTING_LINES: ShellFragment[] = [
   raw('fi'),
 ];
 
+/** Firewalls are turned off, not opened port by port: pod and service traffic use arbitrary ports. */
 const FIREWALL_LINES: ShellFragment[] = [
   raw('if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet firewalld 2>/dev/null; then'),
   raw('  systemctl disable --now firewalld && touch "$restore/firewalld"'),
@@ -228,9 +229,10 @@ export function osPrepareScript(input: RenderInput): Script {
     raw('work=$(mktemp -d)'),
     raw('trap \'rm -rf -- "$work"\' EXIT'),
     ...PREEXISTING_LINES,
+    // The owner file comes before any change, so destroy can tell a node kubeon has touched.
+    ...putFiles(osFiles(input)),
     ...hostnameLines(input.host.node.name),
     ...SWAP_LINES,
-    ...putFiles(osFiles(input)),
     ...moduleLines(kernelModules(input)),
     ...sysctlLines(),
     ...packageLines(family, ipvs),

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,7 +70,7 @@ describe('scripts', () => {
     });
     // One run for all files: shellcheck's start-up dominates on a small script.
     expect(run('shellcheck', ['-s', 'bash', '-S', 'warning', ...files])).toEqual({ code: 0, out: '' });
-  });
+  }, 120_000);
 
   it('shellcheck does flag a broken script (the check above can fail)', () => {
     expect(run('shellcheck', ['-s', 'bash', '-S', 'warning', '-'], 'x=1\nrm -rf $y/\n').code).not.toBe(0);
@@ -256,5 +265,31 @@ describe("kubeadm's strict decoder (the lab stand-in's transcription of the Go t
     expect(() =>
       loadConfigText(text, 'init.yaml', 31, ['InitConfiguration', 'ClusterConfiguration']),
     ).toThrow(/unknown field "networkin"/);
+  });
+});
+
+describe('destroy guard', () => {
+  it('leaves a node of another cluster alone and takes only the bundle from a node without an owner', () => {
+    // The guard runs for real, with kubeon's own directories moved under the test's temporary one.
+    const etc = join(tmp, 'etc-kubeon');
+    const opt = join(tmp, 'opt-kubeon');
+    const text = destroyScript(inputFor('1.31', 'debian', 'w1'))
+      .text.replaceAll('/etc/kubeon', etc)
+      .replaceAll('/opt/kubeon', opt);
+    mkdirSync(etc, { recursive: true });
+    mkdirSync(join(opt, 'v1.31.14'), { recursive: true });
+    writeFileSync(join(etc, 'cluster'), 'other\n');
+    expect(run('bash', ['-euo', 'pipefail', '-c', text])).toEqual({
+      code: 1,
+      out: 'this node belongs to cluster other, not prod: nothing removed\n',
+    });
+    expect(existsSync(join(opt, 'v1.31.14'))).toBe(true);
+    rmSync(join(etc, 'cluster'));
+    expect(run('bash', ['-euo', 'pipefail', '-c', text])).toEqual({
+      code: 0,
+      out: 'nothing of cluster prod on this node\n',
+    });
+    expect(existsSync(opt)).toBe(false);
+    expect(existsSync(etc)).toBe(false);
   });
 });

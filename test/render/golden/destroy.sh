@@ -5,6 +5,11 @@ owner=$(cat -- /etc/kubeon/cluster 2>/dev/null || true)
 if [ -n "$owner" ] && [ "$owner" != "$cluster" ]; then
   echo "this node belongs to cluster $owner, not $cluster: nothing removed" >&2; exit 1
 fi
+if [ -z "$owner" ]; then
+  rm -rf -- /opt/kubeon/v1.31.14 /etc/kubeon
+  rmdir /opt/kubeon 2>/dev/null || true
+  echo "nothing of cluster $cluster on this node"; exit 0
+fi
 if command -v kubeadm >/dev/null 2>&1 && [ -d /etc/kubernetes ]; then
   kubeadm reset -f --cri-socket unix:///run/containerd/containerd.sock || warn "kubeadm reset failed; removing the files anyway"
 fi

@@ -1,6 +1,6 @@
 exec </dev/null
 stamp=/etc/kubeon/done/os
-if [ "$(cat -- "$stamp" 2>/dev/null)" = 314ea87c9d6459ab5096844e11ed928677aa3e99ed8552cfe173240bbeccb3ce ] && [ "$(wc -l < /proc/swaps)" -le 1 ] && [ "$(sysctl -n net.ipv4.ip_forward 2>/dev/null)" = 1 ]; then echo 'os: already done'; exit 0; fi
+if [ "$(cat -- "$stamp" 2>/dev/null)" = f3398658c01fb9983c6bfbd70c155e17583024d4e5e2fdbf8cf0e5404edf6c1e ] && [ "$(wc -l < /proc/swaps)" -le 1 ] && [ "$(sysctl -n net.ipv4.ip_forward 2>/dev/null)" = 1 ]; then echo 'os: already done'; exit 0; fi
 warn() { echo "kubeon: warning: $*" >&2; }
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
@@ -8,15 +8,6 @@ restore=/etc/kubeon/restore
 mkdir -p -- "$restore"
 if [ ! -e /etc/kubeon/restore/preexisting ]; then
   for d in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /var/lib/containerd /run/containerd /etc/containerd /etc/cni /opt/cni /var/lib/cni /var/lib/calico /run/calico /var/run/cilium /var/log/pods /var/log/containers; do if [ -e "$d" ]; then echo "$d"; fi; done > /etc/kubeon/restore/preexisting
-fi
-want_name=m1
-if [ "$(hostname)" != "$want_name" ]; then
-  hostnamectl set-hostname "$want_name" 2>/dev/null || { hostname "$want_name"; printf '%s\n' "$want_name" > /etc/hostname; }
-fi
-swapoff -a
-mark='#kubeon-swap# '
-if [ -f /etc/fstab ] && grep -Eq '^[^#[:space:]][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap([[:space:]]|$)' /etc/fstab; then
-  sed -i -E "s@^([^#[:space:]][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap([[:space:]].*)?)\$@$mark\1@" /etc/fstab
 fi
 put() {
   mkdir -p -- "$(dirname -- "$1")"
@@ -51,6 +42,15 @@ put /etc/security/limits.d/90-kubeon.conf 0644 '# Written by kubeon for cluster 
 root soft nofile 1048576
 root hard nofile 1048576
 '
+want_name=m1
+if [ "$(uname -n)" != "$want_name" ]; then
+  hostnamectl set-hostname "$want_name" 2>/dev/null || { printf '%s' "$want_name" > /proc/sys/kernel/hostname; printf '%s\n' "$want_name" > /etc/hostname; }
+fi
+swapoff -a
+mark='#kubeon-swap# '
+if [ -f /etc/fstab ] && grep -Eq '^[^#[:space:]][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap([[:space:]]|$)' /etc/fstab; then
+  sed -i -E "s@^([^#[:space:]][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap([[:space:]].*)?)\$@$mark\1@" /etc/fstab
+fi
 loaded() {
   [ -d "/sys/module/$1" ] && return 0
   [ "$1" = br_netfilter ] && [ -d /proc/sys/net/bridge ] && return 0
@@ -91,4 +91,4 @@ else
 fi
 mkdir -p -- "$(dirname -- "$stamp")"
 printf '%s
-' 314ea87c9d6459ab5096844e11ed928677aa3e99ed8552cfe173240bbeccb3ce > "$stamp"
+' f3398658c01fb9983c6bfbd70c155e17583024d4e5e2fdbf8cf0e5404edf6c1e > "$stamp"
