@@ -13,6 +13,8 @@ export const HAPROXY_CONFIG = `${HAPROXY_DIR}/haproxy.cfg`;
 export const HAPROXY_MANIFEST = '/etc/kubernetes/manifests/local-haproxy.yaml';
 /** The pod's probe endpoint; a port no Kubernetes component uses. */
 export const HAPROXY_HEALTH_PORT = 8404;
+/** Where the official image looks for its configuration. */
+const CONTAINER_CONFIG_DIR = '/usr/local/etc/haproxy';
 /** The port the API servers listen on (kubeadm's localAPIEndpoint.bindPort). */
 const APISERVER_PORT = 6443;
 
@@ -91,10 +93,13 @@ export function haproxyManifest(input: Pick<RenderInput, 'spec' | 'masters' | 'c
           name: 'haproxy',
           image: input.components.haproxyImage,
           imagePullPolicy: 'IfNotPresent',
+          // What the image's entrypoint runs for its default CMD, spelled out so nothing depends on
+          // the image's entrypoint script: master-worker mode, in the foreground.
+          command: ['haproxy', '-W', '-db', '-f', `${CONTAINER_CONFIG_DIR}/haproxy.cfg`],
           livenessProbe: { ...probe(10), initialDelaySeconds: 5 },
           readinessProbe: probe(5),
           resources: { requests: { cpu: '25m', memory: '32Mi' } },
-          volumeMounts: [{ name: 'config', mountPath: '/usr/local/etc/haproxy', readOnly: true }],
+          volumeMounts: [{ name: 'config', mountPath: CONTAINER_CONFIG_DIR, readOnly: true }],
         },
       ],
       volumes: [{ name: 'config', hostPath: { path: HAPROXY_DIR, type: 'Directory' } }],
