@@ -63,27 +63,30 @@ export interface CreateLab {
   close(): Promise<void>;
 }
 
-/** Builds (or reuses) the mirror tree for `version` and starts the mirror on loopback. */
-export async function createLab(version: string): Promise<CreateLab> {
-  const v = checkVersionSupported(version, { allowDotZero: false });
-  const root = join('/var/tmp', `kubeon-create-mirror-${version}`);
+/** Builds (or reuses) the mirror tree for the versions and starts the mirror on loopback. */
+export async function createLab(...versions: string[]): Promise<CreateLab> {
+  const vs = versions.map((v) => checkVersionSupported(v, { allowDotZero: false }));
+  const uniq = (f: (v: (typeof vs)[number]) => string) => [...new Set(vs.map(f))];
+  const root = join('/var/tmp', `kubeon-create-mirror-${versions.join('-')}`);
   mkdirSync(root, { recursive: true });
   await buildMirrorTree(
     root,
     {
       arches: ['amd64'],
-      kubernetes: [version],
-      containerd: [v.containerd],
-      runc: [v.runc],
-      crictl: [v.crictl],
-      cni: [v.cni],
+      kubernetes: versions,
+      containerd: uniq((v) => v.containerd),
+      runc: uniq((v) => v.runc),
+      crictl: uniq((v) => v.crictl),
+      cni: uniq((v) => v.cni),
     },
     { executables, producerId },
   );
-  const manifest = new URL(calicoManifestUrl(v.calico));
-  const at = join(root, manifest.host, manifest.pathname);
-  mkdirSync(join(at, '..'), { recursive: true });
-  writeFileSync(at, calicoManifest(v.calico));
+  for (const calico of uniq((v) => v.calico)) {
+    const manifest = new URL(calicoManifestUrl(calico));
+    const at = join(root, manifest.host, manifest.pathname);
+    mkdirSync(join(at, '..'), { recursive: true });
+    writeFileSync(at, calicoManifest(calico));
+  }
   const mirror = await startMirror({ root });
   const work = mkdtempSync(join(tmpdir(), 'kubeon-create-'));
   const home = join(work, 'home');
