@@ -11,7 +11,9 @@ for ip in $MASTERS; do
   openssl s_server -quiet -www -accept "$ip:6443" -cert c.pem -key k.pem >/dev/null 2>&1 &
   pids+=($!)
 done
-haproxy -db -f haproxy.cfg >haproxy.log 2>&1 &
+# The static pod's command, its config path moved to the one written here.
+# shellcheck disable=SC2086
+$HAPROXY_COMMAND >haproxy.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8404/healthz)" = 200 ] && break

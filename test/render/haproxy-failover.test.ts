@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { haproxyConfig } from '../../src/render/index.js';
+import { parse } from 'yaml';
+import { haproxyConfig, haproxyManifest } from '../../src/render/index.js';
 import { inputFor } from './fixtures.js';
 
 /**
@@ -18,12 +19,21 @@ const dir = mkdtempSync(join(tmpdir(), 'kubeon-haproxy-'));
 const SCRIPT = fileURLToPath(new URL('./haproxy-failover.sh', import.meta.url));
 
 describe('haproxy.cfg under a real haproxy', () => {
-  it('proxies to the masters, answers its health endpoint and drops a dead master within seconds', () => {
+  it('runs with the static pod command, proxies to the masters, answers its health endpoint and drops a dead master within seconds', () => {
     const input = inputFor('1.31', 'debian', 'w1');
     writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(input));
+    const pod = parse(haproxyManifest(input));
+    const command = (pod.spec.containers[0].command as string[]).map((a) =>
+      a === '/usr/local/etc/haproxy/haproxy.cfg' ? join(dir, 'haproxy.cfg') : a,
+    );
     const r = spawnSync('unshare', ['-n', 'bash', SCRIPT], {
       encoding: 'utf8',
-      env: { ...process.env, DIR: dir, MASTERS: input.masters.map((m) => m.ip).join(' ') },
+      env: {
+        ...process.env,
+        DIR: dir,
+        HAPROXY_COMMAND: command.join(' '),
+        MASTERS: input.masters.map((m) => m.ip).join(' '),
+      },
       timeout: 60_000,
     });
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
