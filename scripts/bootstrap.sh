@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what kubeon's lab, tests and demo need on a fresh Debian machine (idempotent).
-# System packages: real OpenSSH, haproxy, etcd, openssl, systemd-nspawn, baselines (pssh, ansible).
+# System packages: real OpenSSH, haproxy, etcd, openssl, systemd-nspawn, baselines (pssh, ansible),
+# and containerd + shellcheck, which the renderer tests run the rendered files through (test/render).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
