@@ -60,7 +60,7 @@ export const haproxyMode: HaMode = {
       id: 'haproxy',
       title: 'place the haproxy static pod on workers',
       nodes: workers,
-      plan: (ctx, h) =>
+      plan: (_ctx, h) =>
         h ? [`write ${HAPROXY_CONFIG} and ${HAPROXY_MANIFEST} (backends: the masters)`] : [],
       files,
       run: (ctx, hosts) =>

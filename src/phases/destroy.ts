@@ -89,8 +89,9 @@ function hostsOf(
 ): Host[] {
   return clusterNodes(spec).map((n) => {
     const name = nodeName(n, state);
-    const facts = state?.nodes[n.ip]?.facts as Host['facts'] | undefined;
-    return { node: { ...n, name }, target: targetOf(n, state, env), facts: facts as Host['facts'] };
+    // Destroy's phases read no facts (the clean-up script finds out itself); the journal's are kept for the log.
+    const facts = state?.nodes[n.ip]?.facts as Host['facts'];
+    return { node: { ...n, name }, target: targetOf(n, state, env), facts };
   });
 }
 
