@@ -1,6 +1,5 @@
 import { type Document, isMap, isScalar, isSeq, parseAllDocuments, visit, type YAMLMap } from 'yaml';
-import { formatImageRef, imageCandidates, parseImageRef } from '../artifacts/mirrors.js';
-import { imageSources, type RenderInput } from './inputs.js';
+import { nodeImage, type RenderInput } from './inputs.js';
 
 /**
  * The CNI manifest kubeon applies: upstream's manifest for the catalogued version with every image
@@ -29,10 +28,7 @@ function canonical(ref: string): string {
  * the catalog's tags, and a digest of upstream's index need not match a mirror's or an imported copy.
  */
 export function rewriteImage(ref: string, spec: RenderInput['spec']): string {
-  const name = canonical(ref.split('@')[0]!);
-  const { repos, mirrors } = imageSources(spec);
-  const [first] = imageCandidates(parseImageRef(name), repos, mirrors);
-  return formatImageRef(first!);
+  return nodeImage(canonical(ref.split('@')[0]!), spec);
 }
 
 function setEnv(doc: Document, container: YAMLMap, name: string, value: string): void {

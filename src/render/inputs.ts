@@ -80,6 +80,12 @@ export function imageSources(spec: ClusterSpec): { repos: readonly string[]; mir
   return { repos: spec.artifacts.imageRepo, mirrors: spec.artifacts.mirrors };
 }
 
+/** An image reference as the nodes pull (or find imported) it: the first candidate of its sources. */
+export function nodeImage(ref: string, spec: ClusterSpec): string {
+  const { repos, mirrors } = imageSources(spec);
+  return formatImageRef(imageCandidates(parseImageRef(ref), repos, mirrors)[0]!);
+}
+
 /**
  * The node components for a version: the catalog entry, kubeadm's own image tags mapped into the
  * spec's repositories, the haproxy image the same way, and the bundle's place on the node.
@@ -92,15 +98,10 @@ export function nodeComponents(
 ): NodeComponents {
   const { minor: _minor, patched: _patched, version: _v, patch: _p, ...versions } = version;
   const { repos, mirrors } = imageSources(spec);
-  const haproxy = imageCandidates(
-    parseImageRef(`docker.io/library/haproxy:${versions.haproxy}`),
-    repos,
-    mirrors,
-  );
   return {
     versions,
     images: kubeadmImageSettings(repos, mirrors, kubeadmImages.pause),
-    haproxyImage: formatImageRef(haproxy[0]!),
+    haproxyImage: nodeImage(`docker.io/library/haproxy:${versions.haproxy}`, spec),
     bundleDir: `${bundleRoot}/${version.version}`,
   };
 }
