@@ -164,12 +164,15 @@ export function runtimeInstallScript(input: RenderInput): Script {
   const body = [
     sh`b=${input.components.bundleDir}`,
     sh`for f in ${Object.values(names)}; do [ -f "$b/$f" ] || { echo "$b/$f is missing: the artifact bundle did not arrive" >&2; exit 1; }; done`,
+    // A new binary with an unchanged config needs the restart too; absent binaries hash as empty.
+    raw('old=$({ cat /usr/local/bin/containerd /usr/local/sbin/runc 2>/dev/null || true; } | sha256sum)'),
     sh`tar -C /usr/local -xzf "$b"/${names.containerd} --no-same-owner`,
     sh`install -D -m 0755 "$b"/${names.runc} /usr/local/sbin/runc`,
     raw('mkdir -p /opt/cni/bin'),
     sh`tar -C /opt/cni/bin -xzf "$b"/${names.cni} --no-same-owner`,
     sh`tar -C /usr/local/bin -xzf "$b"/${names.crictl} --no-same-owner crictl`,
     ...putFiles(runtimeFiles(input), { track: true }),
+    raw('[ "$old" = "$(cat /usr/local/bin/containerd /usr/local/sbin/runc | sha256sum)" ] || changed=1'),
     raw('systemctl daemon-reload'),
     raw('systemctl enable containerd'),
     // A new config or binary only takes effect on restart; an unchanged running containerd is left alone.

@@ -1,8 +1,9 @@
 exec </dev/null
 stamp=/etc/kubeon/done/runtime
-if [ "$(cat -- "$stamp" 2>/dev/null)" = 369000f85ec32e7a78272a5e3679975c769f8ed3ec2ac2fe341f92862dd04e43 ] && systemctl is-active --quiet containerd; then echo 'runtime: already done'; exit 0; fi
+if [ "$(cat -- "$stamp" 2>/dev/null)" = e11bcccb7c606eee04151cc7309ea365de88ec1ce493cdc72a10ed56415b5023 ] && systemctl is-active --quiet containerd; then echo 'runtime: already done'; exit 0; fi
 b=/opt/kubeon/v1.31.14
 for f in containerd-1.7.34-linux-amd64.tar.gz runc.amd64 crictl-v1.31.1-linux-amd64.tar.gz cni-plugins-linux-amd64-v1.4.1.tgz; do [ -f "$b/$f" ] || { echo "$b/$f is missing: the artifact bundle did not arrive" >&2; exit 1; }; done
+old=$({ cat /usr/local/bin/containerd /usr/local/sbin/runc 2>/dev/null || true; } | sha256sum)
 tar -C /usr/local -xzf "$b"/containerd-1.7.34-linux-amd64.tar.gz --no-same-owner
 install -D -m 0755 "$b"/runc.amd64 /usr/local/sbin/runc
 mkdir -p /opt/cni/bin
@@ -65,6 +66,7 @@ put /etc/crictl.yaml 0644 'runtime-endpoint: unix:///run/containerd/containerd.s
 image-endpoint: unix:///run/containerd/containerd.sock
 timeout: 10
 '
+[ "$old" = "$(cat /usr/local/bin/containerd /usr/local/sbin/runc | sha256sum)" ] || changed=1
 systemctl daemon-reload
 systemctl enable containerd
 if [ "$changed" = 1 ] || ! systemctl is-active --quiet containerd; then systemctl restart containerd; fi
@@ -72,4 +74,4 @@ for _ in $(seq 1 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 
 [ -S /run/containerd/containerd.sock ] || { echo "containerd did not open its socket within 30 s" >&2; exit 1; }
 mkdir -p -- "$(dirname -- "$stamp")"
 printf '%s
-' 369000f85ec32e7a78272a5e3679975c769f8ed3ec2ac2fe341f92862dd04e43 > "$stamp"
+' e11bcccb7c606eee04151cc7309ea365de88ec1ce493cdc72a10ed56415b5023 > "$stamp"

@@ -1,8 +1,9 @@
 exec </dev/null
 stamp=/etc/kubeon/done/runtime
-if [ "$(cat -- "$stamp" 2>/dev/null)" = 10694bcbe29e46a2ccf784508dedae16d2aa22325913070226036fe58ebb9563 ] && systemctl is-active --quiet containerd; then echo 'runtime: already done'; exit 0; fi
+if [ "$(cat -- "$stamp" 2>/dev/null)" = 774a3276745aa016470bba275f64f91bae574e49fc9973d03981f803775c9da5 ] && systemctl is-active --quiet containerd; then echo 'runtime: already done'; exit 0; fi
 b=/opt/kubeon/v1.37.2
 for f in containerd-2.3.4-linux-amd64.tar.gz runc.amd64 crictl-v1.36.0-linux-amd64.tar.gz cni-plugins-linux-amd64-v1.9.1.tgz; do [ -f "$b/$f" ] || { echo "$b/$f is missing: the artifact bundle did not arrive" >&2; exit 1; }; done
+old=$({ cat /usr/local/bin/containerd /usr/local/sbin/runc 2>/dev/null || true; } | sha256sum)
 tar -C /usr/local -xzf "$b"/containerd-2.3.4-linux-amd64.tar.gz --no-same-owner
 install -D -m 0755 "$b"/runc.amd64 /usr/local/sbin/runc
 mkdir -p /opt/cni/bin
@@ -80,6 +81,7 @@ put /etc/crictl.yaml 0644 'runtime-endpoint: unix:///run/containerd/containerd.s
 image-endpoint: unix:///run/containerd/containerd.sock
 timeout: 10
 '
+[ "$old" = "$(cat /usr/local/bin/containerd /usr/local/sbin/runc | sha256sum)" ] || changed=1
 systemctl daemon-reload
 systemctl enable containerd
 if [ "$changed" = 1 ] || ! systemctl is-active --quiet containerd; then systemctl restart containerd; fi
@@ -87,4 +89,4 @@ for _ in $(seq 1 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 
 [ -S /run/containerd/containerd.sock ] || { echo "containerd did not open its socket within 30 s" >&2; exit 1; }
 mkdir -p -- "$(dirname -- "$stamp")"
 printf '%s
-' 10694bcbe29e46a2ccf784508dedae16d2aa22325913070226036fe58ebb9563 > "$stamp"
+' 774a3276745aa016470bba275f64f91bae574e49fc9973d03981f803775c9da5 > "$stamp"
