@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { standinExecutable } from '../../lab/standins/index.js';
 import { loadConfigText } from '../../lab/standins/lib/config.js';
+import { parseContainerdConfig } from '../../lab/standins/lib/containerd-config.js';
 import { raw, script } from '../../src/fleet/script.js';
 import { putFiles } from '../../src/render/files.js';
 import {
@@ -175,6 +176,21 @@ describe("Debian's containerd", () => {
       expect(r.out).toContain('config_path = "/etc/containerd/certs.d"');
     });
   }
+
+  it("the 2.x config (version 3) passes the stand-in's transcription of containerd 2's plugin IDs", () => {
+    // Debian ships containerd 1.x only; the stand-in refuses version 2 plugin IDs in a version 3 file.
+    for (const c of CASE_NAMES) {
+      const input = inputFor(c, 'debian', 'w1');
+      const major = Number(input.components.versions.containerd.split('.')[0]);
+      const got = parseContainerdConfig(containerdConfig(input), major);
+      expect(got).toMatchObject({
+        configVersion: major >= 2 ? 3 : 2,
+        systemdCgroup: true,
+        sandboxImage: input.components.images.sandboxImage,
+        warnings: [],
+      });
+    }
+  });
 
   it('refuses a config it cannot parse (the check above can fail)', () => {
     const bad = containerdConfig(inputFor('1.30', 'debian', 'w1')).replace('[grpc]', '[grpc');
