@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { HostFacts } from '../cluster/host.js';
 import { type ClusterState, type ClusterStatus, newState, stepDone } from '../cluster/state.js';
@@ -78,7 +79,6 @@ export class Journal {
     opts: { persist?: boolean; now?: () => Date } = {},
   ): Promise<Journal> {
     const now = opts.now ?? (() => new Date());
-    const { readFile } = await import('node:fs/promises');
     const path = store.paths(cluster).state;
     let state: ClusterState;
     try {

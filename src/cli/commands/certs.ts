@@ -1,9 +1,9 @@
-import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
 import { type ClusterNode, clusterNodes } from '../../cluster/nodes.js';
 import { parseSelector, selectNodes } from '../../cluster/selectors.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import type { ClusterState } from '../../cluster/state.js';
+import { whoAmI } from '../../cluster/who.js';
 import { badInput, KubeonError } from '../../core/errors.js';
 import type { FleetSettings } from '../../fleet/cluster.js';
 import type { Fleet } from '../../fleet/fleet.js';
@@ -93,17 +93,6 @@ function printRows(ctx: CommandContext, rows: CertRow[]): void {
   ctx.out.result(data, data, columns);
 }
 
-/** Names this machine's client certificate; a uid without a passwd entry falls back to $USER. */
-function who(env: NodeJS.ProcessEnv): { user: string; host: string } {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = env.USER ?? 'unknown';
-  }
-  return { user, host: hostname() };
-}
-
 export function certsCommand(makeCtx: ContextFactory): Command {
   const cmd: Command = new Command('certs')
     .description('show the expiry of every certificate and kubeconfig; renew re-issues and rolls them out')
@@ -169,7 +158,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
     try {
       const renewOpts = {
         now,
-        who: who(ctx.env),
+        who: whoAmI(ctx.env),
         place: opts.place !== false,
         readyzTimeoutMs: timeout * 1000,
         settleSeconds: settle,

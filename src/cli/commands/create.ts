@@ -4,9 +4,11 @@ import YAML from 'yaml';
 import { checkVersionSupported } from '../../artifacts/catalog.js';
 import { ASSUMABLE_OS } from '../../cluster/facts.js';
 import { type ClusterFlags, specFromFlags } from '../../cluster/from-flags.js';
+import { redactSpec } from '../../cluster/redact.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import { validateClusterName, validateSpec } from '../../cluster/validate.js';
 import { badInput } from '../../core/errors.js';
+import type { ProgressEvent, Reporter } from '../../phases/progress.js';
 import { type CommandContext, type ContextFactory, sessionHost } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { addClusterFlags, addNodeFlags } from '../node-flags.js';
@@ -87,8 +89,15 @@ async function run(
   if (opts.assumeOs !== undefined && !opts.dryRun)
     throw badInput('--assume-os only goes with --dry-run', 'add --dry-run, or drop --assume-os');
   const { createCluster } = await import('../../phases/create/run.js');
+  // `-o json --dry-run` answers with one document (the redacted spec and the plan), not a stream.
+  const plan: Extract<ProgressEvent, { event: 'plan' }>[] = [];
+  const planOnly = Boolean(opts.dryRun) && ctx.out.format !== 'table';
+  const reporter = (): Reporter =>
+    planOnly
+      ? { emit: (e) => (e.event === 'plan' ? plan.push(e) : undefined), close() {} }
+      : reporterFor(ctx);
   await createCluster(
-    { ...sessionHost(ctx), info: (m) => ctx.out.info(m), reporter: () => reporterFor(ctx) },
+    { ...sessionHost(ctx), info: (m) => ctx.out.info(m), reporter },
     {
       spec,
       settings: fleetSettings(opts),
@@ -101,6 +110,12 @@ async function run(
       ...(opts.onlyPhase ? { onlyPhase: opts.onlyPhase } : {}),
     },
   );
+  if (planOnly)
+    ctx.out.result({ spec: redactSpec(spec), plan }, plan, [
+      { header: 'PHASE', value: (p) => p.title },
+      { header: 'NODE', value: (p) => p.node },
+      { header: 'ACTIONS', value: (p) => p.actions.join('; ') },
+    ]);
 }
 
 export function createCommand(makeCtx: ContextFactory): Command {

@@ -1,4 +1,4 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SupportedVersion } from '../../artifacts/catalog.js';
@@ -59,7 +59,6 @@ export function newCertificateKey(): string {
 export async function caCertHash(pkiDir: string): Promise<string> {
   const ca = new X509Certificate(await readFile(join(pkiDir, 'ca.crt')));
   const spki = ca.publicKey.export({ type: 'spki', format: 'der' });
-  const { createHash } = await import('node:crypto');
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }
 

@@ -17,14 +17,18 @@ export const factsPhase: Phase<CreateData> = {
   readOnly: true,
   async run(ctx) {
     const { nodes, settings } = ctx.data;
+    // A dry run on assumed facts contacts nothing at all.
+    const offline = ctx.dryRun && ctx.data.assumeOs !== undefined;
     const limit = settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {};
     const plain = nodes.filter((n) => n.target.user === 'root' && !settings.sudo).map((n) => n.target);
     const sudo = nodes.filter((n) => !(n.target.user === 'root' && !settings.sudo)).map((n) => n.target);
     const results = (
       await Promise.all([
-        ctx.fleet.query(plain, 'facts', FACTS_COMMAND.text, limit),
+        offline ? [] : ctx.fleet.query(plain, 'facts', FACTS_COMMAND.text, limit),
         // A non-root login must be able to sudo: reading the facts through sudo proves it works.
-        ctx.fleet.query(sudo, 'facts (through sudo)', FACTS_COMMAND.text, { ...limit, sudo: true }),
+        offline
+          ? []
+          : ctx.fleet.query(sudo, 'facts (through sudo)', FACTS_COMMAND.text, { ...limit, sudo: true }),
       ])
     ).flat();
     const byIp = new Map(results.map((r) => [r.ip, r]));
@@ -34,7 +38,10 @@ export const factsPhase: Phase<CreateData> = {
     const taken = new Map<string, string>();
     for (const { node } of nodes) if (node.name) taken.set(node.name, node.ip);
     for (const { node, target } of nodes) {
-      const r = byIp.get(node.ip)!;
+      const r = byIp.get(node.ip) ?? {
+        error: { kind: 'unreachable' as const, message: 'not contacted (--assume-os)' },
+        stdout: '',
+      };
       let facts: HostFacts | undefined;
       if (r.error) {
         if (ctx.data.assumeOs && ctx.dryRun) facts = assumedFacts(ctx.data.assumeOs, node.name ?? node.ip);

@@ -1,4 +1,3 @@
-import { hostname, userInfo } from 'node:os';
 import type { Host } from '../../cluster/host.js';
 import { failureOf } from '../../fleet/types.js';
 import { placeFiles, readPlacement } from '../../pki/placement.js';
@@ -55,17 +54,6 @@ export const kubePhase: Phase<CreateData> = {
   files: (ctx, h) => kubeletFiles(renderInput(ctx, h)),
   run: (ctx, hosts) => runEach(ctx, hosts, (h) => kubeInstallScript(renderInput(ctx, h))),
 };
-
-/** Names this machine's client certificate; a uid without a passwd entry falls back to $USER. */
-export function whoAmI(env: NodeJS.ProcessEnv): { user: string; host: string } {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = env.USER ?? 'unknown';
-  }
-  return { user, host: hostname() };
-}
 
 const pkiNode = (h: Host) => ({ name: h.node.name, ip: h.node.ip });
 

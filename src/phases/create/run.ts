@@ -3,6 +3,7 @@ import { checkVersionSupported } from '../../artifacts/catalog.js';
 import { contextName } from '../../cluster/kubeconfig-merge.js';
 import { clusterNodes } from '../../cluster/nodes.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
+import { whoAmI } from '../../cluster/who.js';
 import { writeFileAtomic } from '../../core/atomic.js';
 import { badInput, KubeonError } from '../../core/errors.js';
 import { type FleetSettings, targetOf } from '../../fleet/cluster.js';
@@ -16,7 +17,6 @@ import { failureSummary, runPhases } from '../runner.js';
 import type { CreateData } from './data.js';
 import { factsPhase } from './facts.js';
 import { createPhases } from './index.js';
-import { whoAmI } from './node-setup.js';
 
 /**
  * The whole of `kubeon create` after the spec is validated: session (lock, log, fleet), the check
