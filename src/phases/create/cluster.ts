@@ -18,26 +18,36 @@ import { type CreateContext, type CreateData, firstMaster, renderInput, runOn } 
 
 const KUBECTL = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
 
-/** Role labels are set through the API: kubelet may not set node-role.kubernetes.io/* itself. */
+/**
+ * Role labels are set through the API: kubelet may not set node-role.kubernetes.io/* itself. Nodes
+ * are labelled once every Node has registered.
+ */
 export function labelScript(ctx: CreateContext) {
-  const lines = [raw('names=$(' + KUBECTL + ' get nodes -o name)')];
+  const groups = new Map<string, { pairs: string[]; names: string[] }>();
   for (const h of ctx.hosts) {
     const labels: Record<string, string> = { ...h.node.labels };
     if (h.node.role === 'worker') labels['node-role.kubernetes.io/worker'] = '';
     const pairs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
     if (pairs.length === 0) continue;
-    lines.push(
-      sh`n=${h.node.name}`,
-      // The kubelet registers its Node a moment after join; wait for it.
-      raw(
-        'for _ in $(seq 1 60); do ' +
-          KUBECTL +
-          ' get node "$n" -o name >/dev/null 2>&1 && break; sleep 2; done',
-      ),
-      sh`${raw(KUBECTL)} label node "$n" --overwrite ${pairs}`,
-    );
+    const key = pairs.join('\n');
+    const g = groups.get(key) ?? { pairs, names: [] };
+    g.names.push(h.node.name);
+    groups.set(key, g);
   }
-  return script('label nodes', ...lines);
+  const names = [...groups.values()].flatMap((g) => g.names);
+  return script(
+    'label nodes',
+    sh`want=${names.map((n) => `node/${n}`).join('\n')}`,
+    // The kubelet registers its Node a moment after join; wait for all of them.
+    raw(
+      `for _ in $(seq 1 90); do missing=$(${KUBECTL} get nodes -o name | grep -vxF -f - <(printf '%s\\n' "$want") || true); [ -z "$missing" ] && break; sleep 2; done`,
+    ),
+    // One node per call (as every kubectl takes it), eight at a time.
+    ...[...groups.values()].map(
+      (g) =>
+        sh`printf '%s\n' ${g.names} | xargs -P 8 -I{} ${raw(KUBECTL)} label node {} --overwrite ${g.pairs}`,
+    ),
+  );
 }
 
 export const labelsPhase: Phase<CreateData> = {
@@ -45,7 +55,7 @@ export const labelsPhase: Phase<CreateData> = {
   title: 'label the nodes',
   plan: () => [`node-role.kubernetes.io/worker on workers, and the labels from the spec, through the API`],
   async run(ctx) {
-    await runOn(ctx, firstMaster(ctx), labelScript(ctx), 180_000);
+    await runOn(ctx, firstMaster(ctx), labelScript(ctx), 10 * 60_000);
     return [];
   },
 };
