@@ -116,8 +116,17 @@ export const cniPhase: Phase<CreateData> = {
   },
 };
 
-interface NodeList {
-  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+/**
+ * Ready node names from `kubectl get nodes` (the table: NAME STATUS ...). The table, not JSON: a
+ * hundred nodes' JSON outgrows what a step's output keeps.
+ */
+export function readyNodes(table: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of table.split('\n').slice(1)) {
+    const [name, status] = line.trim().split(/\s+/);
+    if (name && status?.split(',').includes('Ready')) out.add(name);
+  }
+  return out;
 }
 
 export const READY_TIMEOUT_MS = 5 * 60_000;
@@ -132,17 +141,8 @@ export const readyPhase: Phase<CreateData> = {
     const want = new Set(ctx.hosts.map((h) => h.node.name));
     let waiting: string[] = [...want];
     while (!ctx.signal.aborted) {
-      const out = await runOn(
-        ctx,
-        firstMaster(ctx),
-        script('list nodes', raw(`${KUBECTL} get nodes -o json`)),
-      );
-      const list = JSON.parse(out) as NodeList;
-      const ready = new Set(
-        list.items
-          .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-          .map((n) => n.metadata.name),
-      );
+      const out = await runOn(ctx, firstMaster(ctx), script('list nodes', raw(`${KUBECTL} get nodes`)));
+      const ready = readyNodes(out);
       waiting = [...want].filter((n) => !ready.has(n));
       if (waiting.length === 0) return [];
       if (Date.now() > deadline) break;
