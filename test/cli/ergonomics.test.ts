@@ -67,6 +67,24 @@ describe('1. the current cluster is the default', () => {
     expect(certs.code).toBe(0);
     expect(certs.stderr).toContain('cluster prod has no certificates yet');
   });
+
+  it('destroy without a name asks about the current cluster, and forgets one where nothing was installed', async () => {
+    const e = env();
+    await store(e, { name: 'reg', masters: [{ ip: '192.0.2.31', name: 'r1' }] });
+    const none = await kubeon(['destroy', '--yes'], e);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no cluster is current');
+    expect((await kubeon(['use', 'reg'], e)).code).toBe(0);
+    // No terminal: the confirmation cannot be given, so nothing happens.
+    const unconfirmed = await kubeon(['destroy'], e);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain('destroy "reg" needs confirmation');
+    expect(new Store(e.KUBEON_HOME!).exists('reg')).toBe(true);
+    // Only registered: no node is contacted (192.0.2.31 is unroutable) and the cluster is forgotten.
+    const done = await kubeon(['destroy', '--yes'], e);
+    expect(done.code).toBe(0);
+    expect(new Store(e.KUBEON_HOME!).exists('reg')).toBe(false);
+  });
 });
 
 describe('2. config files first', () => {

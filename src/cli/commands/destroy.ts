@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { badInput } from '../../core/errors.js';
 import { type ContextFactory, sessionHost } from '../context.js';
+import { clusterOrCurrent } from '../current.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { reporterFor } from '../progress.js';
 import { askLine } from '../prompt.js';
@@ -14,7 +15,7 @@ interface DestroyOptions extends FleetFlagValues {
 export function destroyCommand(makeCtx: ContextFactory): Command {
   const cmd = new Command('destroy')
     .description('reset and clean every node, then forget the cluster')
-    .argument('<name>', 'cluster name')
+    .argument('[name]', 'cluster name (default: the current cluster, see kubeon use)')
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--force', 'forget nodes that cannot be reached or cleaned')
     .option(
@@ -22,8 +23,9 @@ export function destroyCommand(makeCtx: ContextFactory): Command {
       'archive the cluster directory (spec, PKI, logs) under KUBEON_HOME/backups first',
     );
   addFleetFlags(cmd);
-  cmd.action(async (name: string, opts: DestroyOptions, command: Command) => {
+  cmd.action(async (nameArg: string | undefined, opts: DestroyOptions, command: Command) => {
     const ctx = makeCtx(command);
+    const name = await clusterOrCurrent(ctx, nameArg);
     await ctx.store.requireCluster(name);
     if (!opts.yes && !ctx.yes) {
       if (!ctx.streams.stdin.isTTY)
