@@ -295,7 +295,7 @@ async function main(argv: string[]): Promise<void> {
   const bootstrapPath = str(flags, 'bootstrap-kubeconfig');
   let api: ApiClient | undefined;
   let bootstrapping = false;
-  const registered = { done: false };
+  const registered = { done: false, uid: '' };
   const mirrors = new Map<string, string>();
 
   const ensureClient = async () => {
@@ -410,6 +410,8 @@ async function main(argv: string[]): Promise<void> {
     } catch (e) {
       if (!(e as { status?: number }).status || (e as { status?: number }).status !== 409) throw e;
     }
+    // NodeRestriction wants the Node's UID in each mirror pod's owner reference
+    registered.uid = (await api.get<{ metadata: { uid: string } }>(`/api/v1/nodes/${node}`)).metadata.uid;
     registered.done = true;
   };
 
@@ -467,7 +469,9 @@ async function main(argv: string[]): Promise<void> {
             'kubernetes.io/config.mirror': manifest.hash,
             'kubernetes.io/config.source': 'file',
           },
-          ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node, controller: true }],
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'Node', name: node, uid: registered.uid, controller: true },
+          ],
         },
         spec: { ...((manifest.doc.spec as Doc | undefined) ?? {}), nodeName: node },
         status: {
@@ -493,7 +497,8 @@ async function main(argv: string[]): Promise<void> {
       }
       if (!existing || existing.metadata.annotations?.['kubernetes.io/config.mirror'] !== manifest.hash)
         await api.call('POST', path, body);
-      else await api.call('PUT', `${path}/${name}`, body);
+      // a node may only write the status of a mirror pod (NodeRestriction)
+      else await api.call('PUT', `${path}/${name}/status`, body);
       mirrors.set(key, digest);
     }
     for (const key of [...mirrors.keys()]) {

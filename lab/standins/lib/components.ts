@@ -11,7 +11,8 @@ import { hostname } from 'node:os';
 import * as x509 from '@peculiar/x509';
 import type { CallLog } from './calllog.js';
 import { ApiClient } from './client.js';
-import { durationMs, type FlagTable, flag, type ParsedFlags, parseFlags, str } from './flags.js';
+import { ControllerClients } from './controller-clients.js';
+import { bool, durationMs, type FlagTable, flag, type ParsedFlags, parseFlags, str } from './flags.js';
 import { jwsSign } from './kubeadm-cluster.js';
 import { readKubeconfig } from './kubeconfig.js';
 import { type CertAndKey, readKey, selfSignedCA, signLeaf } from './pki.js';
@@ -286,6 +287,7 @@ export async function runComponent(
   const on = (c: string) =>
     controllers.includes(c) ||
     (controllers.includes('*') && !offByDefault.includes(c) && !controllers.includes(`-${c}`));
+  const clients = new ControllerClients(api, bool(parsed, 'use-service-account-credentials'));
   let last = 0;
   const tick = async () => {
     try {
@@ -297,10 +299,11 @@ export async function runComponent(
         last = Date.now();
       }
       if (kind === 'kube-controller-manager') {
-        if (on('bootstrapsigner')) await signBootstrapTokens(api);
-        if (ca && on('csrsigning')) await signCsrs(api, ca, validityMs);
-        if (on('tokencleaner')) await cleanTokens(api);
-        if (on('nodelifecycle')) await nodeLifecycle(api, graceMs);
+        if (on('bootstrapsigner')) await signBootstrapTokens(await clients.for('bootstrap-signer'));
+        if (ca && on('csrsigning'))
+          await signCsrs(await clients.for('certificate-controller'), ca, validityMs);
+        if (on('tokencleaner')) await cleanTokens(await clients.for('token-cleaner'));
+        if (on('nodelifecycle')) await nodeLifecycle(await clients.for('node-controller'), graceMs);
       }
     } catch (e) {
       connected = false;
