@@ -10,6 +10,7 @@ import {
   clusterBinding,
   clusterRole,
   group,
+  RBAC_RESOURCES,
   type RbacObject,
   role,
   rule,
@@ -99,13 +100,6 @@ export function kubeadmRbac(phase: KubeadmRbacPhase): { objects: RbacObject[]; s
   }
 }
 
-const PLURAL = {
-  ClusterRole: 'clusterroles',
-  ClusterRoleBinding: 'clusterrolebindings',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
-};
-
 export async function applyKubeadmRbac(api: ApiClient, phase: KubeadmRbacPhase): Promise<void> {
   const { objects, serviceAccounts } = kubeadmRbac(phase);
   for (const name of serviceAccounts) {
@@ -117,6 +111,6 @@ export async function applyKubeadmRbac(api: ApiClient, phase: KubeadmRbacPhase):
   }
   for (const o of objects) {
     const ns = o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : '';
-    await api.upsert(`/apis/rbac.authorization.k8s.io/v1${ns}/${PLURAL[o.kind]}`, o as never);
+    await api.upsert(`/apis/rbac.authorization.k8s.io/v1${ns}/${RBAC_RESOURCES[o.kind]}`, o as never);
   }
 }

@@ -160,13 +160,14 @@ const specOf = (o: Obj | undefined) => (o?.spec ?? {}) as Record<string, unknown
 export async function admitNodeRestriction(u: User, r: AdmissionRequest): Promise<void> {
   const node = nodeName(u);
   if (node === undefined) return;
-  const deny = (why: string) => {
+  const deny: (why: string) => never = (why) => {
     throw forbiddenError(r.info, r.name, why);
   };
+  const op = r.operation.toUpperCase();
   const { resource, group } = r.info;
   if (group === '' && resource === 'pods') {
     if (r.sub === 'status') {
-      if (r.operation !== 'update') deny(`unexpected operation "${r.operation}"`);
+      if (r.operation !== 'update') deny(`unexpected operation "${op}"`);
       if (specOf(r.oldObject).nodeName !== node)
         deny(`node "${node}" can only update pod status for pods with spec.nodeName set to itself`);
       if (modifiedLabels(labelsOf(r.oldObject), labelsOf(r.object)).length)
@@ -186,9 +187,7 @@ export async function admitNodeRestriction(u: User, r: AdmissionRequest): Promis
       return;
     }
     if (r.operation !== 'create')
-      deny(
-        `unexpected operation "${r.operation === 'update' ? 'UPDATE' : r.operation}", node "${node}" can only create and delete mirror pods`,
-      );
+      deny(`unexpected operation "${op}", node "${node}" can only create and delete mirror pods`);
     const pod = r.object!;
     const annotations = (pod.metadata.annotations ?? {}) as Record<string, string>;
     if (!('kubernetes.io/config.mirror' in annotations))
@@ -208,15 +207,15 @@ export async function admitNodeRestriction(u: User, r: AdmissionRequest): Promis
     if (owners.length > 1)
       deny(`node "${node}" can only create pods with a single owner reference set to itself`);
     const owner = owners[0];
-    if (!owner || owner.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== node)
+    if (owner?.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== node)
       deny(`node "${node}" can only create pods with an owner reference set to itself`);
-    if (!owner!.controller)
+    if (!owner.controller)
       deny(`node "${node}" can only create pods with a controller owner reference set to itself`);
-    if (owner!.blockOwnerDeletion)
+    if (owner.blockOwnerDeletion)
       deny(`node "${node}" must not set blockOwnerDeletion on an owner reference`);
     const nodeObj = await r.getNode(node);
     const uid = String(nodeObj?.metadata.uid ?? '');
-    if (owner!.uid !== uid) deny(`node ${node} UID mismatch: expected ${owner!.uid ?? ''} got ${uid}`);
+    if (owner.uid !== uid) deny(`node ${node} UID mismatch: expected ${owner.uid ?? ''} got ${uid}`);
     if (spec.serviceAccountName) deny(`node "${node}" can not create pods that reference a service account`);
     const refs = podReferences({ ...spec, serviceAccountName: 'x' });
     if (refs.secrets.size) deny(`node "${node}" can not create pods that reference secrets`);
@@ -243,14 +242,14 @@ export async function admitNodeRestriction(u: User, r: AdmissionRequest): Promis
     const ref = (specOf(r.object).boundObjectRef ?? undefined) as
       | { apiVersion?: string; kind?: string; name?: string; uid?: string }
       | undefined;
-    if (!ref || ref.apiVersion !== 'v1' || ref.kind !== 'Pod' || !ref.name)
+    if (ref?.apiVersion !== 'v1' || ref.kind !== 'Pod' || !ref.name)
       deny('node requested token not bound to a pod');
-    if (!ref!.uid) deny('node requested token with a pod binding without a uid');
-    const pod = await r.getPod(r.namespace ?? '', ref!.name!);
-    if (!pod) throw forbiddenError(r.info, r.name, `pods "${ref!.name}" not found`);
-    if (pod.metadata.uid !== ref!.uid)
+    if (!ref.uid) deny('node requested token with a pod binding without a uid');
+    const pod = await r.getPod(r.namespace ?? '', ref.name!);
+    if (!pod) throw forbiddenError(r.info, r.name, `pods "${ref.name}" not found`);
+    if (pod.metadata.uid !== ref.uid)
       deny(
-        `the UID in the bound object reference (${ref!.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+        `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
       );
     if (specOf(pod).nodeName !== node)
       deny('node requested token bound to a pod scheduled on a different node');

@@ -334,13 +334,15 @@ export function bootstrapPolicy(): RbacObject[] {
   ];
 }
 
+/** The resource (and etcd key segment) of each RBAC kind. */
+export const RBAC_RESOURCES = {
+  ClusterRole: 'clusterroles',
+  ClusterRoleBinding: 'clusterrolebindings',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+} as const;
+
 /** The etcd key of an RBAC object, the real apiserver's layout. */
 export function rbacKey(o: RbacObject): string {
-  const plural = {
-    ClusterRole: 'clusterroles',
-    ClusterRoleBinding: 'clusterrolebindings',
-    Role: 'roles',
-    RoleBinding: 'rolebindings',
-  }[o.kind];
-  return `/registry/${plural}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+  return `/registry/${RBAC_RESOURCES[o.kind]}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
 }

@@ -58,13 +58,13 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
           statusObject(410, 'Expired', `too old resource version: ${requested} (${compactRevision})`),
         );
       },
-      onEnd: () => resolve(),
+      onEnd: () => {
+        clearTimeout(timer);
+        resolve();
+      },
     });
     const timer = setTimeout(stop, w.timeoutSeconds * 1000);
-    req.on('close', () => {
-      clearTimeout(timer);
-      stop();
-    });
+    req.on('close', stop);
   });
   res.end();
 }

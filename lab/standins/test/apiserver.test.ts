@@ -599,4 +599,66 @@ describe('NodeRestriction and the Node authorizer', () => {
       `secrets "bootstrap-token-abcdef" is forbidden: User "system:node:n1" cannot get resource "secrets" in API group "" in the namespace "kube-system": no relationship found between node 'n1' and this object`,
     );
   });
+
+  it('a kubelet mints a token only bound to a pod on its node; the token dies with the pod', async () => {
+    await serviceAccount('default', 'runner');
+    const pods = '/api/v1/namespaces/default/pods';
+    const pod = (name: string, nodeName: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      spec: {
+        nodeName,
+        serviceAccountName: 'runner',
+        containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }],
+      },
+    });
+    const here = await api.admin.call<Obj>('POST', pods, pod('here', 'n1'));
+    const there = await api.admin.call<Obj>('POST', pods, pod('there', 'n2'));
+    const n1 = await api.as('system:node:n1', ['system:nodes']);
+    const request = (boundObjectRef?: Record<string, string>) =>
+      n1.raw('POST', '/api/v1/namespaces/default/serviceaccounts/runner/token', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          audiences: ['https://kubernetes.default.svc.cluster.local'],
+          ...(boundObjectRef ? { boundObjectRef } : {}),
+        },
+      });
+    const unbound = await request();
+    expect(messageOf(unbound)).toBe(
+      'serviceaccounts "runner" is forbidden: node requested token not bound to a pod',
+    );
+    const foreign = await request({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      name: 'there',
+      uid: String(there.metadata.uid),
+    });
+    expect(messageOf(foreign)).toBe(
+      'serviceaccounts "runner" is forbidden: node requested token bound to a pod scheduled on a different node',
+    );
+    const bound = await request({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      name: 'here',
+      uid: String(here.metadata.uid),
+    });
+    expect(bound.status, bound.text).toBe(201);
+    const jwt = (bound.body as { status: { token: string } }).status.token;
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString());
+    expect(claims['kubernetes.io'].pod).toEqual({ name: 'here', uid: here.metadata.uid });
+    expect((await api.withToken(jwt).raw('GET', '/api')).status).toBe(200);
+    await api.admin.call('DELETE', `${pods}/here`);
+    expect((await api.withToken(jwt).raw('GET', '/api')).status).toBe(401);
+    const n3 = await api.as('system:node:n3', ['system:nodes']);
+    const unrelated = await n3.raw('POST', '/api/v1/namespaces/default/serviceaccounts/runner/token', {
+      spec: {
+        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'there', uid: String(there.metadata.uid) },
+      },
+    });
+    expect(messageOf(unrelated)).toBe(
+      `serviceaccounts "runner" is forbidden: User "system:node:n3" cannot create resource "serviceaccounts/token" in API group "" in the namespace "default": no relationship found between node 'n3' and this object`,
+    );
+  });
 });
