@@ -290,6 +290,12 @@ class Api {
       uid: existing.metadata.uid,
       creationTimestamp: existing.metadata.creationTimestamp,
     };
+    if (!(await this.replace(user, t, merged, existing))) throw conflictError(t.info, t.name!);
+    return merged;
+  }
+
+  /** The tail of every update: Service IP rules, admission, and the write guarded by `existing`. */
+  async replace(user: User, t: Target, merged: Obj, existing: Obj): Promise<boolean> {
     if (t.info.resource === 'services' && t.info.group === '') keepClusterIP(merged, existing);
     await this.admit(user, {
       operation: 'update',
@@ -300,10 +306,7 @@ class Api {
       object: merged,
       oldObject: existing,
     });
-    if (!(await this.write(key, merged, String(existing.metadata.resourceVersion)))) {
-      throw conflictError(t.info, t.name!);
-    }
-    return merged;
+    return this.write(keyOf(t), merged, String(existing.metadata.resourceVersion));
   }
 
   /** PATCH and apply: retried on a concurrent write, as the registry's patcher does. */
@@ -336,17 +339,7 @@ class Api {
           ? applyJsonPatch(existing, patch as never)
           : deepMerge(existing, patch)
       ) as Obj;
-      if (t.info.resource === 'services' && t.info.group === '') keepClusterIP(merged, existing);
-      await this.admit(user, {
-        operation: 'update',
-        info: t.info,
-        ...ns(t),
-        name: t.name!,
-        ...(t.sub ? { sub: t.sub } : {}),
-        object: merged,
-        oldObject: existing,
-      });
-      if (await this.write(key, merged, String(existing.metadata.resourceVersion))) return [200, merged];
+      if (await this.replace(user, t, merged, existing)) return [200, merged];
       if (attempt >= 4) throw conflictError(t.info, t.name!);
     }
   }

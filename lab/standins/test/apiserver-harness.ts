@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { standinExecutable } from '../index.js';
 import { ApiClient } from '../lib/client.js';
 import { type CertAndKey, selfSignedCA, signLeaf } from '../lib/pki.js';
+import type { PolicyRule } from '../lib/rbac.js';
+import { binding, role, sa as saSubject } from '../lib/rbac-defaults.js';
 
 const DAY = 24 * 3600e3;
 
@@ -44,6 +46,11 @@ export interface LocalApiserver {
   /** A client authenticated by a client certificate with this CN and O. */
   as(cn: string, org?: string[]): Promise<ApiClient>;
   withToken(token: string): ApiClient;
+  /**
+   * A controller's identity: ServiceAccount NS/NAME, a Role NAME with these rules bound to it, and
+   * a client with a token from the TokenRequest API.
+   */
+  asServiceAccount(ns: string, name: string, rules: PolicyRule[]): Promise<ApiClient>;
   stop(): Promise<void>;
 }
 
@@ -134,6 +141,22 @@ export async function startApiserver(extraFlags: string[] = []): Promise<LocalAp
     },
     withToken(token) {
       return new ApiClient({ server, caPem: ca.certPem, token });
+    },
+    async asServiceAccount(ns, name, rules) {
+      await admin.call('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name } });
+      const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}`;
+      await admin.call('POST', `${rbac}/roles`, role(ns, name, rules));
+      await admin.call(
+        'POST',
+        `${rbac}/rolebindings`,
+        binding(ns, name, { kind: 'Role', name }, [saSubject(ns, name)]),
+      );
+      const tr = await admin.call<{ status: { token: string } }>(
+        'POST',
+        `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`,
+        { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} },
+      );
+      return new ApiClient({ server, caPem: ca.certPem, token: tr.status.token });
     },
     async stop() {
       if (proc.exitCode === null) {

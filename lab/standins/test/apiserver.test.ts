@@ -103,28 +103,13 @@ function watchEvents(
 
 describe('RBAC evaluated from the stored roles and bindings', () => {
   it('a controller gets 403 for what its Role does not grant, with the real message, and passes once granted', async () => {
-    await serviceAccount('kube-system', 'updater');
-    const rbac = '/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system';
-    await api.admin.call('POST', `${rbac}/roles`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'updater' },
-      rules: [
-        {
-          apiGroups: ['discovery.k8s.io'],
-          resources: ['endpointslices'],
-          verbs: ['get', 'list', 'watch', 'create'],
-        },
-      ],
-    });
-    await api.admin.call('POST', `${rbac}/rolebindings`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'updater' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'updater' },
-      subjects: [{ kind: 'ServiceAccount', name: 'updater', namespace: 'kube-system' }],
-    });
-    const sa = api.withToken(await token('kube-system', 'updater'));
+    const sa = await api.asServiceAccount('kube-system', 'updater', [
+      {
+        apiGroups: ['discovery.k8s.io'],
+        resources: ['endpointslices'],
+        verbs: ['get', 'list', 'watch', 'create'],
+      },
+    ]);
     const slices = '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices';
     const created = await sa.raw('POST', slices, slice('updater-1'));
     expect(created.status, created.text).toBe(201);
@@ -145,7 +130,7 @@ describe('RBAC evaluated from the stored roles and bindings', () => {
     );
     await api.admin.call(
       'PATCH',
-      `${rbac}/roles/updater`,
+      '/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles/updater',
       {
         rules: [
           {
@@ -339,21 +324,9 @@ describe('watch', () => {
   }, 40_000);
 
   it('needs the watch verb', async () => {
-    await serviceAccount('default', 'lister');
-    await api.admin.call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'lister' },
-      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list'] }],
-    });
-    await api.admin.call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'lister' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'lister' },
-      subjects: [{ kind: 'ServiceAccount', name: 'lister', namespace: 'default' }],
-    });
-    const sa = api.withToken(await token('default', 'lister'));
+    const sa = await api.asServiceAccount('default', 'lister', [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['list'] },
+    ]);
     expect((await sa.raw('GET', cms)).status).toBe(200);
     const w = await sa.raw('GET', `${cms}?watch=1`);
     expect(w.status).toBe(403);
