@@ -662,6 +662,7 @@ export async function runApiserver(argv: string[], version: Version, log: CallLo
     authorizationModes: modes.length ? modes : ['AlwaysAllow'],
     nodeRestriction: list(parsed, 'enable-admission-plugins').includes('NodeRestriction'),
     sa: {
+      anonymous: parsed.values.get('anonymous-auth') !== false,
       publicKeys,
       issuers,
       audiences: list(parsed, 'api-audiences').length ? list(parsed, 'api-audiences') : issuers.slice(0, 1),

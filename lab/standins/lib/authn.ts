@@ -3,7 +3,8 @@
  * --client-ca-file, bootstrap tokens against their Secret (plugin/pkg/auth/authenticator/token/
  * bootstrap), then service-account JWTs (pkg/serviceaccount: signature, issuer, audience, expiry,
  * and the ServiceAccount and bound Pod still existing with the UIDs in the token). Anything else
- * with credentials is 401; no credentials at all is system:anonymous.
+ * with credentials is 401; no credentials at all is system:anonymous unless
+ * --anonymous-auth=false.
  */
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -13,6 +14,8 @@ import type { Etcd } from './etcd.js';
 import { looksLikeJwt, verifyServiceAccountToken } from './satoken.js';
 
 export interface ServiceAccountAuth {
+  /** --anonymous-auth (default true): requests without credentials are system:anonymous. */
+  anonymous: boolean;
   publicKeys: KeyObject[];
   issuers: string[];
   audiences: string[];
@@ -95,5 +98,6 @@ export async function authenticate(
     if (looksLikeJwt(token) && sa.publicKeys.length) return serviceAccountToken(etcd, sa, token);
     return 'unauthorized';
   }
+  if (!sa.anonymous) return 'unauthorized';
   return { name: 'system:anonymous', groups: ['system:unauthenticated'] };
 }

@@ -635,3 +635,16 @@ describe('NodeRestriction and the Node authorizer', () => {
     );
   });
 });
+
+describe('--anonymous-auth=false', () => {
+  it('refuses requests without credentials with 401', async () => {
+    const strict = await startApiserver(['--anonymous-auth=false']);
+    try {
+      const anonymous = await strict.withToken('').raw('GET', '/readyz');
+      expect(anonymous.status).toBe(401);
+      expect((await api.withToken('').raw('GET', '/readyz')).status).toBe(200);
+    } finally {
+      await strict.stop();
+    }
+  }, 90_000);
+});
