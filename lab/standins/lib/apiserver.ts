@@ -45,6 +45,7 @@ import { reconcileKubernetesEndpoints } from './reconciler.js';
 import type { ResourceInfo } from './resources.js';
 import { signServiceAccountToken } from './satoken.js';
 import { ServiceRange } from './services.js';
+import { validate } from './validation.js';
 import type { Version } from './versions.js';
 import { serveWatch } from './watch.js';
 
@@ -250,6 +251,7 @@ class Api {
     ) {
       throw new HttpError(404, 'NotFound', `namespaces "${t.namespace}" not found`);
     }
+    validate(t.info, o);
     await this.admit(user, { operation: 'create', info: t.info, ...ns(t), name, object: o });
     o.metadata.uid = randomUUID();
     o.metadata.creationTimestamp = now();
@@ -297,6 +299,7 @@ class Api {
   /** The tail of every update: Service IP rules, admission, and the write guarded by `existing`. */
   async replace(user: User, t: Target, merged: Obj, existing: Obj): Promise<boolean> {
     if (t.info.resource === 'services' && t.info.group === '') keepClusterIP(merged, existing);
+    validate(t.info, merged, existing);
     await this.admit(user, {
       operation: 'update',
       info: t.info,

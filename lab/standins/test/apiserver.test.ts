@@ -369,6 +369,51 @@ describe('optimistic concurrency', () => {
   });
 });
 
+describe('validation of the kinds a controller writes', () => {
+  it('an EndpointSlice needs a supported addressType and valid addresses; addressType is immutable', async () => {
+    const slices = '/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices';
+    const bad = await api.admin.raw('POST', slices, {
+      ...slice('bad'),
+      addressType: 'IP',
+      endpoints: [{ addresses: [] }],
+    });
+    expect(bad.status).toBe(422);
+    expect(reasonOf(bad)).toBe('Invalid');
+    expect(messageOf(bad)).toBe(
+      'EndpointSlice.discovery.k8s.io "bad" is invalid: [addressType: Unsupported value: "IP": supported values: "FQDN", "IPv4", "IPv6", endpoints[0].addresses: Required value: must contain at least 1 address]',
+    );
+    const ip = await api.admin.raw('POST', slices, {
+      ...slice('bad'),
+      endpoints: [{ addresses: ['10.0.0.300'] }],
+    });
+    expect(messageOf(ip)).toBe(
+      'EndpointSlice.discovery.k8s.io "bad" is invalid: endpoints[0].addresses[0]: Invalid value: "10.0.0.300": must be a valid IPv4 address',
+    );
+    const good = await api.admin.call<Obj>('POST', slices, slice('good'));
+    const changed = await api.admin.raw('PUT', `${slices}/good`, {
+      ...good,
+      addressType: 'FQDN',
+      endpoints: [{ addresses: ['a.example'] }],
+    });
+    expect(messageOf(changed)).toBe(
+      'EndpointSlice.discovery.k8s.io "good" is invalid: addressType: Invalid value: "FQDN": field is immutable',
+    );
+  });
+
+  it('a Lease duration must be positive', async () => {
+    const r = await api.admin.raw('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'zero' },
+      spec: { holderIdentity: 'a', leaseDurationSeconds: 0 },
+    });
+    expect(r.status).toBe(422);
+    expect(messageOf(r)).toBe(
+      'Lease.coordination.k8s.io "zero" is invalid: spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0',
+    );
+  });
+});
+
 describe('Services and the default/kubernetes endpoints', () => {
   const svcs = '/api/v1/namespaces/default/services';
   const svc = (name: string, clusterIP?: string) => ({
