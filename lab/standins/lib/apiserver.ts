@@ -40,7 +40,7 @@ import { Etcd } from './etcd.js';
 import { durationMs, type FlagTable, flag, list, parseFlags, str } from './flags.js';
 import { type AdmissionRequest, admitNodeRestriction } from './node-authz.js';
 import { type Attributes, forbiddenMessage } from './rbac.js';
-import { bootstrapPolicy, rbacKey } from './rbac-defaults.js';
+import { bootstrapPolicy, RBAC_RESOURCES, rbacKey } from './rbac-defaults.js';
 import { reconcileKubernetesEndpoints } from './reconciler.js';
 import type { ResourceInfo } from './resources.js';
 import { signServiceAccountToken } from './satoken.js';
@@ -504,6 +504,14 @@ class Api {
         items,
       });
     }
+    if (method === 'GET' && watch) {
+      return sendStatus(
+        res,
+        501,
+        'NotImplemented',
+        '[stand-in] watching one object by name is not implemented; watch the collection with fieldSelector=metadata.name=NAME',
+      );
+    }
     if (method === 'GET') {
       const o = await this.load(keyOf(t));
       if (!o) return sendStatus(res, 404, 'NotFound', `${groupResource(t.info)} "${t.name}" not found`);
@@ -750,7 +758,13 @@ async function bootstrapObjects(ctx: Ctx): Promise<void> {
       status: { phase: 'Active' },
     });
   }
-  for (const o of bootstrapPolicy()) await create(rbacKey(o), o as unknown as Obj);
+  const present = new Set<string>();
+  for (const plural of Object.values(RBAC_RESOURCES)) {
+    for (const kv of await ctx.etcd.list(`/registry/${plural}/`)) present.add(kv.key);
+  }
+  for (const o of bootstrapPolicy()) {
+    if (!present.has(rbacKey(o))) await create(rbacKey(o), o as unknown as Obj);
+  }
   const svcKey = '/registry/services/specs/default/kubernetes';
   if (!(await ctx.etcd.get(svcKey))) {
     const svc: Obj = {
