@@ -39,7 +39,7 @@ import type { CallLog } from './calllog.js';
 import { Etcd } from './etcd.js';
 import { durationMs, type FlagTable, flag, list, parseFlags, str } from './flags.js';
 import { type AdmissionRequest, admitNodeRestriction } from './node-authz.js';
-import { type Attributes, forbiddenMessage } from './rbac.js';
+import { type Attributes, forbiddenMessage, RbacAuthorizer } from './rbac.js';
 import { bootstrapPolicy, RBAC_RESOURCES, rbacKey } from './rbac-defaults.js';
 import { reconcileKubernetesEndpoints } from './reconciler.js';
 import type { ResourceInfo } from './resources.js';
@@ -129,6 +129,7 @@ interface Ctx {
   port: number;
   services: ServiceRange;
   authorizationModes: string[];
+  rbac: RbacAuthorizer;
   nodeRestriction: boolean;
   sa: ServiceAccountAuth;
   signingKey?: string;
@@ -443,7 +444,7 @@ class Api {
     const t = parseTarget(path);
     const watch = ['1', 'true'].includes(url.searchParams.get('watch') ?? '');
     const attrs = attributesOf(user, method, path, t, watch);
-    const decision = await authorize(this.ctx.authorizationModes, attrs, this.ctx.etcd);
+    const decision = await authorize(this.ctx.authorizationModes, attrs, this.ctx.etcd, this.ctx.rbac);
     if (!decision.allowed) {
       const why = forbiddenMessage(attrs) + (decision.reason ? `: ${decision.reason}` : '');
       throw forbiddenError(t?.info, t?.name, why);
@@ -671,6 +672,7 @@ export async function runApiserver(argv: string[], version: Version, log: CallLo
     port,
     services,
     authorizationModes: modes.length ? modes : ['AlwaysAllow'],
+    rbac: new RbacAuthorizer(etcd),
     nodeRestriction: list(parsed, 'enable-admission-plugins').includes('NodeRestriction'),
     sa: {
       anonymous: parsed.values.get('anonymous-auth') !== false,

@@ -6,7 +6,7 @@
 import type { Obj } from './api-types.js';
 import type { Etcd } from './etcd.js';
 import { nodeAuthorize, nodeName } from './node-authz.js';
-import { type Attributes, type Decision, rbacAuthorize } from './rbac.js';
+import type { Attributes, Decision, RbacAuthorizer } from './rbac.js';
 
 export const AUTHORIZATION_MODES = ['AlwaysAllow', 'AlwaysDeny', 'Node', 'RBAC'];
 
@@ -16,7 +16,12 @@ async function podsOn(etcd: Etcd, node: string): Promise<Obj[]> {
     .filter((p) => (p.spec as { nodeName?: string } | undefined)?.nodeName === node);
 }
 
-export async function authorize(modes: string[], a: Attributes, etcd: Etcd): Promise<Decision> {
+export async function authorize(
+  modes: string[],
+  a: Attributes,
+  etcd: Etcd,
+  rbac: RbacAuthorizer,
+): Promise<Decision> {
   if (a.user.groups.includes('system:masters')) return { allowed: true, reason: '' };
   const reasons: string[] = [];
   for (const mode of modes) {
@@ -26,7 +31,7 @@ export async function authorize(modes: string[], a: Attributes, etcd: Etcd): Pro
     else if (mode === 'Node') {
       const node = nodeName(a.user);
       d = node === undefined ? undefined : await nodeAuthorize(a, node, () => podsOn(etcd, node));
-    } else if (mode === 'RBAC') d = await rbacAuthorize(etcd, a);
+    } else if (mode === 'RBAC') d = await rbac.authorize(a);
     if (d?.allowed) return d;
     if (d?.reason) reasons.push(d.reason);
   }

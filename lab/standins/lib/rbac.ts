@@ -83,23 +83,20 @@ function appliesTo(u: User, s: Subject, bindingNamespace: string): boolean {
   return false;
 }
 
-async function load<T>(etcd: Etcd, prefix: string): Promise<T[]> {
-  return (await etcd.list(prefix)).map((kv) => JSON.parse(kv.value) as T);
+interface Policy {
+  clusterRoles: Role[];
+  crbs: Binding[];
+  /** Roles and RoleBindings of the request's namespace. */
+  roles: Role[];
+  rbs: Binding[];
 }
 
-/** One decision, read from etcd each time so a binding takes effect on the next request. */
-export async function rbacAuthorize(etcd: Etcd, a: Attributes): Promise<Decision> {
-  const [clusterRoles, crbs, roles, rbs] = await Promise.all([
-    load<Role>(etcd, '/registry/clusterroles/'),
-    load<Binding>(etcd, '/registry/clusterrolebindings/'),
-    a.namespace ? load<Role>(etcd, `/registry/roles/${a.namespace}/`) : Promise.resolve([]),
-    a.namespace ? load<Binding>(etcd, `/registry/rolebindings/${a.namespace}/`) : Promise.resolve([]),
-  ]);
+function evaluate(p: Policy, a: Attributes): Decision {
   const errors: string[] = [];
   const visit = (b: Binding, ns: string): boolean => {
     if (!(b.subjects ?? []).some((s) => appliesTo(a.user, s, ns))) return false;
     const cluster = b.roleRef.kind === 'ClusterRole';
-    const role = (cluster ? clusterRoles : roles).find((r) => r.metadata.name === b.roleRef.name);
+    const role = (cluster ? p.clusterRoles : p.roles).find((r) => r.metadata.name === b.roleRef.name);
     if (!role) {
       errors.push(
         cluster
@@ -110,10 +107,94 @@ export async function rbacAuthorize(etcd: Etcd, a: Attributes): Promise<Decision
     }
     return rulesAllow(a, role.rules ?? []);
   };
-  if (crbs.some((b) => visit(b, '')) || rbs.some((b) => visit(b, a.namespace)))
+  if (p.crbs.some((b) => visit(b, '')) || p.rbs.some((b) => visit(b, a.namespace)))
     return { allowed: true, reason: '' };
   const reason = errors.length === 0 ? '' : errors.length === 1 ? errors[0]! : `[${errors.join(', ')}]`;
   return { allowed: false, reason: reason && `RBAC: ${reason}` };
+}
+
+const PREFIXES = ['clusterroles', 'clusterrolebindings', 'roles', 'rolebindings'].map(
+  (r) => `/registry/${r}/`,
+);
+
+/**
+ * The RBAC authorizer. Like the real one it decides from an in-memory copy kept current by a
+ * watch (the real one uses informers), so an allowed request costs no etcd read. A denial is
+ * confirmed against etcd before it is answered, so a binding created a moment ago is never
+ * refused because the copy lags behind.
+ */
+export class RbacAuthorizer {
+  private objects: Map<string, Role & Binding> | undefined;
+  private loading: Promise<void> | undefined;
+
+  constructor(private readonly etcd: Etcd) {}
+
+  private sync(): Promise<void> {
+    this.loading ??= (async () => {
+      const objects = new Map<string, Role & Binding>();
+      const revisions: string[] = [];
+      for (const prefix of PREFIXES) {
+        const { kvs, revision } = await this.etcd.range(prefix);
+        for (const kv of kvs) objects.set(kv.key, JSON.parse(kv.value) as Role & Binding);
+        revisions.push(revision);
+      }
+      PREFIXES.forEach((prefix, i) => {
+        this.etcd.watch(prefix, String(BigInt(revisions[i]!) + 1n), {
+          onEvent: (e) => {
+            if (e.type === 'DELETE') objects.delete(e.key);
+            else objects.set(e.key, JSON.parse(e.value) as Role & Binding);
+          },
+          onCompacted: () => undefined,
+          // a broken watch drops the copy; the next request lists and watches again
+          onEnd: () => {
+            if (this.objects === objects) {
+              this.objects = undefined;
+              this.loading = undefined;
+            }
+          },
+        });
+      });
+      this.objects = objects;
+    })().catch((e: unknown) => {
+      this.loading = undefined;
+      throw e;
+    });
+    return this.loading;
+  }
+
+  private cached(namespace: string): Policy {
+    const all = [...(this.objects ?? new Map()).entries()];
+    const under = (prefix: string) => all.filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
+    return {
+      clusterRoles: under('/registry/clusterroles/'),
+      crbs: under('/registry/clusterrolebindings/'),
+      roles: namespace ? under(`/registry/roles/${namespace}/`) : [],
+      rbs: namespace ? under(`/registry/rolebindings/${namespace}/`) : [],
+    };
+  }
+
+  private async fresh(namespace: string): Promise<Policy> {
+    const load = async <T>(prefix: string) =>
+      (await this.etcd.list(prefix)).map((kv) => JSON.parse(kv.value) as T);
+    const [clusterRoles, crbs, roles, rbs] = await Promise.all([
+      load<Role>('/registry/clusterroles/'),
+      load<Binding>('/registry/clusterrolebindings/'),
+      namespace ? load<Role>(`/registry/roles/${namespace}/`) : Promise.resolve([]),
+      namespace ? load<Binding>(`/registry/rolebindings/${namespace}/`) : Promise.resolve([]),
+    ]);
+    return { clusterRoles, crbs, roles, rbs };
+  }
+
+  async authorize(a: Attributes): Promise<Decision> {
+    try {
+      await this.sync();
+      const d = evaluate(this.cached(a.namespace), a);
+      if (d.allowed) return d;
+    } catch {
+      // no copy yet (etcd away): decide from a fresh read below
+    }
+    return evaluate(await this.fresh(a.namespace), a);
+  }
 }
 
 /** responsewriters.forbiddenMessage: what follows "is forbidden: " in a 403. */
