@@ -654,21 +654,17 @@ describe('NodeRestriction and the Node authorizer', () => {
     expect(messageOf(unbound)).toBe(
       'serviceaccounts "runner" is forbidden: node requested token not bound to a pod',
     );
-    const foreign = await request({
+    const podRef = (p: Obj) => ({
       apiVersion: 'v1',
       kind: 'Pod',
-      name: 'there',
-      uid: String(there.metadata.uid),
+      name: p.metadata.name,
+      uid: String(p.metadata.uid),
     });
+    const foreign = await request(podRef(there));
     expect(messageOf(foreign)).toBe(
       'serviceaccounts "runner" is forbidden: node requested token bound to a pod scheduled on a different node',
     );
-    const bound = await request({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      name: 'here',
-      uid: String(here.metadata.uid),
-    });
+    const bound = await request(podRef(here));
     expect(bound.status, bound.text).toBe(201);
     const jwt = (bound.body as { status: { token: string } }).status.token;
     const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString());
@@ -679,7 +675,7 @@ describe('NodeRestriction and the Node authorizer', () => {
     const n3 = await api.as('system:node:n3', ['system:nodes']);
     const unrelated = await n3.raw('POST', '/api/v1/namespaces/default/serviceaccounts/runner/token', {
       spec: {
-        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'there', uid: String(there.metadata.uid) },
+        boundObjectRef: podRef(there),
       },
     });
     expect(messageOf(unrelated)).toBe(
