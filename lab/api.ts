@@ -17,6 +17,7 @@ import {
 } from './hosts.js';
 import {
   addressPlan,
+  CLUSTER_CIDRS,
   checkId,
   ensureStateRoot,
   type HostKind,
@@ -31,6 +32,7 @@ import {
   pickSlot,
   STATE_ROOT,
   sealedNetns,
+  slotsInCidrs,
   slotsUsedByRoutes,
   withLock,
   writePrivate,
@@ -92,6 +94,11 @@ export interface UpOptions {
   system?: number;
   /** Host names that refuse root login (`PermitRootLogin no`). */
   refuseRoot?: string[];
+  /**
+   * CIDRs the lab's subnet must not overlap, besides CLUSTER_CIDRS: the pod and service subnets
+   * a test gives its cluster, so kubeon never sees a node address inside them.
+   */
+  avoidCidrs?: string[];
   /** Progress messages (rootfs build, counts); silent by default. */
   log?: (msg: string) => void;
 }
@@ -159,11 +166,14 @@ export async function labUp(opts: UpOptions = {}): Promise<Lab> {
   const id = checkId(opts.id ?? DEFAULT_ID);
   const shape = shapeOf(opts);
   const log = opts.log ?? (() => {});
+  const avoid = slotsInCidrs([...CLUSTER_CIDRS, ...(opts.avoidCidrs ?? [])]);
   await ensureStateRoot();
   return withLock(lockPath(id), 30 * 60_000, async () => {
     const existing = await readState(id);
     if (existing) {
-      const bad = await problems(existing);
+      const bad = avoid.has(existing.slot)
+        ? [`its subnet ${addressPlan(existing.slot).subnet} overlaps a cluster CIDR it must avoid`]
+        : await problems(existing);
       if (bad.length === 0) {
         if (JSON.stringify(existing.shape) === JSON.stringify(shape)) return publicLab(existing);
         throw new Error(
@@ -176,7 +186,7 @@ export async function labUp(opts: UpOptions = {}): Promise<Lab> {
     await teardown(id);
     const rootfs = shape.system ? await ensureRootfs(log) : undefined;
     try {
-      return publicLab(await build(id, shape, rootfs, log));
+      return publicLab(await build(id, shape, rootfs, avoid, log));
     } catch (e) {
       await teardown(id).catch(() => {});
       throw e;
@@ -184,9 +194,9 @@ export async function labUp(opts: UpOptions = {}): Promise<Lab> {
   });
 }
 
-async function allocateSlot(id: string): Promise<number> {
+async function allocateSlot(id: string, avoid: Set<number>): Promise<number> {
   return withLock(`${STATE_ROOT}/.lock-subnets`, 60_000, async () => {
-    const taken = await slotsUsedByRoutes();
+    const taken = new Set([...(await slotsUsedByRoutes()), ...avoid]);
     for (const other of await labIds()) {
       const s = other === id ? undefined : await readState(other);
       if (s) taken.add(s.slot);
@@ -206,9 +216,15 @@ async function writeDir(path: string): Promise<void> {
   await chmod(path, 0o700);
 }
 
-async function build(id: string, shape: Shape, rootfs: string | undefined, log: (m: string) => void) {
+async function build(
+  id: string,
+  shape: Shape,
+  rootfs: string | undefined,
+  avoid: Set<number>,
+  log: (m: string) => void,
+) {
   const started = Date.now();
-  const slot = await allocateSlot(id);
+  const slot = await allocateSlot(id, avoid);
   const plan = addressPlan(slot);
   const dir = labDir(id);
   const seed = randomBytes(32);

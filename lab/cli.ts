@@ -82,6 +82,12 @@ export async function main(argv: string[]): Promise<number> {
       (v, acc: string[]) => [...acc, v],
       [],
     )
+    .option(
+      '--avoid-cidr <cidr>',
+      'a cluster CIDR the lab subnet must not overlap, besides 10.96.0.0/12 and 10.244.0.0/16 (repeatable)',
+      (v, acc: string[]) => [...acc, v],
+      [],
+    )
     .option('--json', 'print the lab as JSON')
     .action(async (o) => {
       const lab = await labUp({
@@ -89,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
         light: o.light,
         system: o.system,
         refuseRoot: o.refuseRoot,
+        avoidCidrs: o.avoidCidr,
         log: (m) => process.stderr.write(`${m}\n`),
       });
       process.stdout.write(o.json ? `${JSON.stringify(lab, null, 2)}\n` : `${table(lab)}\n`);

@@ -4,7 +4,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { accountFiles, derivePassword, sshdConfig } from './accounts.js';
-import { addressPlan, checkId, hostIp, hostName, pickSlot, preferredSlot } from './layout.js';
+import {
+  addressPlan,
+  CLUSTER_CIDRS,
+  checkId,
+  hostIp,
+  hostName,
+  pickSlot,
+  preferredSlot,
+  slotsInCidrs,
+} from './layout.js';
 import { generateEd25519 } from './sshkeys.js';
 
 describe('ed25519 keys made in-process', () => {
@@ -53,6 +62,19 @@ describe('addresses', () => {
     expect(() => pickSlot('x', new Set(Array.from({ length: 64 }, (_, i) => i)))).toThrow(
       /no free lab subnet/,
     );
+  });
+
+  it('never put a lab inside the default service or pod CIDR, or a CIDR the test names', () => {
+    const avoided = slotsInCidrs(CLUSTER_CIDRS);
+    // 10.96.0.0/12 is 10.96-10.111: slots 19-34; 10.244/16 is beyond the 64 slots
+    expect([...avoided].sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => 19 + i));
+    expect(addressPlan(18).subnet).toBe('10.95.0.0/16');
+    expect(addressPlan(35).subnet).toBe('10.112.0.0/16');
+    // the id "habar" once got 10.103.0.0/16, inside the service CIDR
+    expect(addressPlan(pickSlot('habar', avoided)).subnet).not.toMatch(/^10\.(9[6-9]|10\d|11[01])\./);
+    expect([...slotsInCidrs(['10.80.4.0/24', '10.120.0.0/15', 'fd00::/64'])]).toEqual([3, 43, 44]);
+    expect(() => slotsInCidrs(['10.300.0.0/16'])).toThrow(/not an IPv4 CIDR/);
+    expect(() => slotsInCidrs(['pods'])).toThrow(/not a CIDR/);
   });
 
   it('reject ids that could collide in namespace names', () => {

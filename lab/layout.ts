@@ -56,6 +56,40 @@ export function hostIp(slot: number, kind: HostKind, index: number): string {
   return `${prefix}.${1 + Math.floor((index - 1) / 250)}.${((index - 1) % 250) + 1}`;
 }
 
+/**
+ * Kubernetes' default service and pod CIDRs (kubeadm's `10.96.0.0/12`, flannel's and most
+ * guides' `10.244.0.0/16`). A lab subnet inside one of them makes kubeon rightly refuse the
+ * nodes, so no lab takes such a slot; a test adds the CIDRs its cluster uses.
+ */
+export const CLUSTER_CIDRS = ['10.96.0.0/12', '10.244.0.0/16'];
+
+function ipv4Range(cidr: string): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr.trim());
+  if (!m) return undefined;
+  const bits = Number(m[5]);
+  const octets = m.slice(1, 5).map(Number);
+  if (bits > 32 || octets.some((o) => o > 255)) throw new Error(`"${cidr}" is not an IPv4 CIDR`);
+  const ip = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - bits);
+  const start = ip - (ip % size);
+  return [start, start + size - 1];
+}
+
+/** Slots whose /16 overlaps one of these CIDRs (IPv6 CIDRs cannot overlap a lab subnet). */
+export function slotsInCidrs(cidrs: string[]): Set<number> {
+  const out = new Set<number>();
+  for (const cidr of cidrs) {
+    if (cidr.includes(':')) continue;
+    const r = ipv4Range(cidr);
+    if (!r) throw new Error(`"${cidr}" is not a CIDR (a.b.c.d/n)`);
+    for (let s = 0; s < SLOTS; s++) {
+      const start = (10 * 256 + 77 + s) * 65536;
+      if (start <= r[1] && start + 65535 >= r[0]) out.add(s);
+    }
+  }
+  return out;
+}
+
 /** A slot derived from the id, so a lab keeps its subnet across re-creation unless another lab took it. */
 export function preferredSlot(id: string): number {
   if (id === 'default') return 0;

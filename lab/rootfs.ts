@@ -23,6 +23,8 @@ export const ROOTFS_PACKAGES = [
   'openssl',
   'conntrack',
   'socat',
+  // kubeon's OS preparation installs what is missing; the lab has no package mirror to get it from.
+  'ipset',
   'procps',
   'kmod',
   'curl',

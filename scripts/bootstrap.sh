@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what kubeon's lab, tests and demo need on a fresh Debian machine (idempotent).
-# System packages: real OpenSSH, haproxy, etcd, openssl, systemd-nspawn, baselines (pssh, ansible).
+# System packages: real OpenSSH, haproxy, etcd, openssl, systemd-nspawn, baselines (pssh, ansible),
+# shellcheck for the rendered scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +9,8 @@ PACKAGES=(
   openssh-server openssh-client sudo iproute2 bridge-utils iptables kmod procps psmisc
   haproxy etcd-server etcd-client openssl curl ca-certificates
   debootstrap systemd-container docker-registry
-  pssh ansible
+  pssh ansible shellcheck
+  zsh fish
 )
 
 missing=()
@@ -22,9 +24,12 @@ if ((${#missing[@]})); then
   fi
   echo "kubeon bootstrap: installing ${missing[*]}" >&2
   apt-get update -qq
-  # policy-rc.d keeps the packages' own services (sshd, haproxy, etcd, registry) from starting on the machine.
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  # policy-rc.d keeps the packages' own services (sshd, haproxy, etcd, registry) from starting on the machine
+  # during this install only: left in place it would stop every later package's service from starting.
+  policy=${KUBEON_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+  if [[ ! -e $policy ]]; then
+    trap 'rm -f -- "$policy"' EXIT
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

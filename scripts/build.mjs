@@ -1,6 +1,7 @@
 // Bundles the CLI into one CommonJS file (dist/kubeon.js) that needs only Node, and that the SEA embeds.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { bundleUpdater } from './bundle-updater.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -30,7 +31,11 @@ await build({
   sourcemap: false,
   legalComments: 'none',
   banner: { js: '#!/usr/bin/env node' },
-  define: { __KUBEON_VERSION__: JSON.stringify(pkg.version) },
+  define: {
+    __KUBEON_VERSION__: JSON.stringify(pkg.version),
+    // The apiserver-updater controller, which kubeon ships in a ConfigMap (src/ha/updater/bundle.ts).
+    __KUBEON_UPDATER_JS__: JSON.stringify(await bundleUpdater()),
+  },
   loader: { '.yaml': 'text' },
   plugins: [stubOptional],
   logLevel: 'warning',

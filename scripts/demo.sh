@@ -38,14 +38,15 @@ mapfile -t IPS < <(field "$status" 'l.hosts.map((h) => h.ip).join("\n")')
 KEY=$(field "$status" 'l.hosts[0].keyPath')
 
 echo "== loopback mirror (upstream URL layout; Kubernetes binaries are stand-ins)" >&2
-MIRROR=$(lab mirror start --bind "lab:$LAB_ID" --json | node -e "
-  let s=''; process.stdin.on('data', (d) => (s += d)).on('end', () => {
-    const m = JSON.parse(s); const u = (m.urls || [m.url]).find((x) => !x.includes('127.0.0.1')) || m.url; console.log(u);
-  });")
+MIRROR_JSON=$(lab mirror start --bind "lab:$LAB_ID" --json)
+MIRROR=$(node -e "
+  const m = JSON.parse(process.argv[1]); const u = (m.urls || [m.url]).find((x) => !x.includes('127.0.0.1')) || m.url; console.log(u);
+" "$MIRROR_JSON")
+# The stand-ins are not upstream's bytes: their digests come from the lab's own list, never from the mirror.
+KUBEON_TRUSTED_DIGESTS=$(node -e "console.log(JSON.parse(process.argv[1]).trustedDigests)" "$MIRROR_JSON")
+export KUBEON_TRUSTED_DIGESTS
 
 rm -rf "$KUBEON_HOME"
-# The lab is sealed from the outside world, so the mirror also stands in for upstream's checksum files.
-export KUBEON_CHECKSUM_SOURCE=$MIRROR
 kubeon view support --mirror "$MIRROR"
 kubeon download "$VERSION" --mirror "$MIRROR"
 kubeon download "$VERSION" --mirror "$MIRROR" -o json | node -e "

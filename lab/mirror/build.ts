@@ -106,7 +106,10 @@ export async function buildMirrorTree(
   const key = treeKey(spec, opts);
   const markerPath = path.join(dir, MARKER);
   const previous = await readMarker(markerPath);
-  if (!opts.force && previous?.key === key) return previous;
+  if (!opts.force && previous?.key === key) {
+    await writeTrustedDigests(dir, previous);
+    return previous;
+  }
   await mkdir(dir, { recursive: true });
   // Without a marker a half-finished build is never mistaken for a current one.
   await rm(markerPath, { force: true });
@@ -131,7 +134,26 @@ export async function buildMirrorTree(
   }
   const manifest: TreeManifest = { key, files };
   await writeFile(markerPath, JSON.stringify(manifest, null, 2));
+  await writeTrustedDigests(dir, manifest);
   return manifest;
+}
+
+/**
+ * The lab's stand-ins are not upstream's bytes, so kubeon cannot trust them by the catalog's pinned digests;
+ * like an organisation that rebuilds binaries, the lab lists its own in a KUBEON_TRUSTED_DIGESTS file. It sits
+ * in the tree as a dot-file, which the server never serves: kubeon reads it from disk, not from the mirror.
+ */
+export const trustedDigestsPath = (dir: string): string => path.join(dir, '.kubeon-trusted-digests');
+
+export function trustedDigestsText(manifest: TreeManifest): string {
+  const lines = manifest.files
+    .filter((f) => !/\.(sha256|sha512|sha256sum|txt)$/.test(f.path))
+    .map((f) => `${f.sha256}  https:/${f.path}`);
+  return `# kubeon lab mirror: trusted digests of the stand-in files (KUBEON_TRUSTED_DIGESTS)\n${lines.join('\n')}\n`;
+}
+
+async function writeTrustedDigests(dir: string, manifest: TreeManifest): Promise<void> {
+  await writeFile(trustedDigestsPath(dir), trustedDigestsText(manifest), { mode: 0o644 });
 }
 
 /** Reads the manifest a previous build left, or undefined if `dir` was not built by buildMirrorTree. */

@@ -11,7 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, fetch } from 'undici';
-import { type BuildOptions, buildMirrorTree, type ExecutableProducer, readTreeManifest } from './build.js';
+import {
+  type BuildOptions,
+  buildMirrorTree,
+  type ExecutableProducer,
+  readTreeManifest,
+  trustedDigestsPath,
+} from './build.js';
 import { parseFaults } from './faults.js';
 import { labImages } from './images.js';
 import { DEFAULT_SPEC } from './layout.js';
@@ -275,7 +281,10 @@ async function resolveBinds(binds: string[]): Promise<string[]> {
 function printState(state: MirrorState, flags: Flags): void {
   if (flags.json) {
     const { url, pid, root, log, caFile, urls } = state;
-    process.stdout.write(`${JSON.stringify({ url, urls, pid, root, log, ...(caFile ? { caFile } : {}) })}\n`);
+    const trustedDigests = trustedDigestsPath(root);
+    process.stdout.write(
+      `${JSON.stringify({ url, urls, pid, root, log, trustedDigests, ...(caFile ? { caFile } : {}) })}\n`,
+    );
     return;
   }
   process.stdout.write(`${state.urls.join('\n')}\n`);

@@ -7,6 +7,8 @@ export {
   readTreeManifest,
   type TreeFile,
   type TreeManifest,
+  trustedDigestsPath,
+  trustedDigestsText,
 } from './build.js';
 export { mirrorCommand, runningMirror } from './cli.js';
 export { type Fault, type FaultInput, type FaultState, parseFaults } from './faults.js';

@@ -46,8 +46,8 @@ export const DEFAULT_SPEC: MirrorSpec = {
   arches: ['amd64', 'arm64'],
   kubernetes: ['v1.30.14', 'v1.31.14', 'v1.37.1'],
   // The last entries are what kubeon's catalog (src/artifacts/catalog.json) pins for these minors.
-  containerd: ['1.7.22', '1.7.27', '2.2.1', '1.7.34', '2.3.4'],
-  runc: ['v1.1.14', 'v1.2.5', 'v1.3.3', 'v1.1.15', 'v1.2.9', 'v1.4.3'],
+  containerd: ['1.7.22', '1.7.27', '2.2.1', '2.0.11', '2.3.4'],
+  runc: ['v1.1.14', 'v1.2.5', 'v1.3.3', 'v1.3.6', 'v1.4.3'],
   crictl: ['v1.30.1', 'v1.31.1', 'v1.36.0'],
   cni: ['v1.5.1', 'v1.6.2', 'v1.9.1', 'v1.4.1'],
 };

@@ -6,6 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { standinExecutable } from './index.js';
+import { ociArchive } from './lib/image-archive.js';
+import { clusterImages } from './lib/images.js';
+import { factsFor, parseVersion } from './lib/versions.js';
 
 export interface InstallOptions {
   kubernetes: string;
@@ -13,6 +16,22 @@ export interface InstallOptions {
   /** Extra /etc/hosts lines, e.g. the control-plane endpoint. */
   hosts?: string[];
   systemdCgroup?: boolean;
+  /**
+   * Images imported with `ctr -n <imageNamespace> images import`, as an installer does: by
+   * default every image kubeadm lists for the version. The kubelet and kubeadm stand-ins only
+   * see the exact references in the k8s.io namespace.
+   */
+  images?: string[];
+  imageNamespace?: string;
+  /** containerd's sandbox (pause) image; kubeadm's pause for the minor by default. */
+  sandboxImage?: string;
+}
+
+/** The images an installer puts on a node for `kubernetes`: kubeadm's list, sandbox image included. */
+export function defaultImages(kubernetes: string): string[] {
+  const v = parseVersion(kubernetes);
+  if (!v) throw new Error(`not a Kubernetes version: ${kubernetes}`);
+  return clusterImages({}, v, v.minor);
 }
 
 export const KUBELET_UNIT = `[Unit]
@@ -97,10 +116,12 @@ export async function installStandins(exec: HostExec, o: InstallOptions): Promis
   }
   const major = Number(o.containerd.replace(/^v/, '').split('.')[0]);
   const systemd = o.systemdCgroup ?? true;
+  const v = parseVersion(o.kubernetes);
+  const sandbox = o.sandboxImage ?? `registry.k8s.io/pause:${factsFor(v?.minor ?? 31).pause}`;
   const config =
     major >= 2
-      ? `version = 3\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\n  SystemdCgroup = ${systemd}\n`
-      : `version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = ${systemd}\n`;
+      ? `version = 3\n[plugins."io.containerd.cri.v1.images".pinned_images]\n  sandbox = "${sandbox}"\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\n  SystemdCgroup = ${systemd}\n`
+      : `version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "${sandbox}"\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = ${systemd}\n`;
   await put(exec, '/etc/containerd/config.toml', config, '0644');
   await put(exec, '/etc/systemd/system/containerd.service', CONTAINERD_UNIT, '0644');
   await put(exec, '/etc/systemd/system/kubelet.service', KUBELET_UNIT, '0644');
@@ -117,5 +138,15 @@ export async function installStandins(exec: HostExec, o: InstallOptions): Promis
   }
   await must(exec, ['systemctl', 'daemon-reload']);
   await must(exec, ['systemctl', 'enable', '--now', 'containerd']);
+  await importImages(exec, o.images ?? defaultImages(o.kubernetes), o.imageNamespace ?? 'k8s.io');
   await must(exec, ['systemctl', 'enable', '--now', 'kubelet']);
+}
+
+/** Puts an archive of these images on the host and imports it with ctr, as an installer does. */
+export async function importImages(exec: HostExec, images: string[], namespace = 'k8s.io'): Promise<void> {
+  if (!images.length) return;
+  // the archive is plain ASCII (ustar headers and JSON), so it survives the text channel
+  await put(exec, '/root/standin-images.tar', ociArchive(images).toString('latin1'), '0600');
+  await must(exec, ['ctr', '-n', namespace, 'images', 'import', '/root/standin-images.tar']);
+  await must(exec, ['rm', '-f', '/root/standin-images.tar']);
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { DEFAULT_SPEC } from '../../lab/mirror/layout.js';
 import { KubeonError } from '../core/errors.js';
 import { nodeBundle } from './bundle.js';
 import { CATALOG, CatalogSchema, checkVersionSupported, minorsOf } from './catalog.js';
-import { parseChecksum } from './checksum.js';
+import { parseChecksum, sha256File } from './checksum.js';
 import { kubeadmImageList, parseImageList } from './kubeadm-images.js';
 import {
   fileSources,
@@ -21,6 +22,7 @@ import {
 import { pickPlatform } from './oci.js';
 import { catalogImages, planFiles } from './plan.js';
 import { createProgress } from './progress.js';
+import { pinnedDigest } from './trust.js';
 
 describe('catalog', () => {
   it('covers 1.30 through 1.37, with containerd 2.x from 1.36 on', () => {
@@ -41,7 +43,44 @@ describe('catalog', () => {
       // crictl follows the Kubernetes minor and is never newer than it.
       expect(semver.lte(`${semver.major(m.crictl)}.${semver.minor(m.crictl)}.0`, `${m.minor}.0`)).toBe(true);
     }
-    expect(minors.filter((m) => m.patched).map((m) => m.minor)).toEqual(['1.35', '1.36', '1.37']);
+  });
+
+  it('patched status comes from the end-of-life dates, against the clock', () => {
+    const patched = (day: string) =>
+      minorsOf(CATALOG, new Date(`${day}T12:00:00Z`))
+        .filter((m) => m.patched)
+        .map((m) => m.minor);
+    expect(patched('2026-08-21')).toEqual(['1.34', '1.35', '1.36', '1.37']);
+    expect(patched('2026-10-27')).toEqual(['1.34', '1.35', '1.36', '1.37']);
+    expect(patched('2026-10-28')).toEqual(['1.35', '1.36', '1.37']);
+    expect(patched('2027-11-01')).toEqual([]);
+  });
+
+  it('no component is at a version a maintained line has a security fix for, or on an unmaintained line', () => {
+    for (const m of minorsOf()) {
+      const line = (v: string) => v.replace(/^v/, '').split('.').slice(0, 2).join('.');
+      expect(CATALOG.maintainedLines.runc, `${m.minor} runc ${m.runc}`).toContain(line(m.runc));
+      expect(CATALOG.maintainedLines.containerd, `${m.minor} containerd`).toContain(line(m.containerd));
+      for (const fix of CATALOG.securityFixes) {
+        const have = (m as unknown as Record<string, string>)[fix.component]!;
+        const sameLine = fix.fixed.find((f) => line(f) === line(have));
+        // A line without a fixed release is older than every fix: refused.
+        expect(sameLine, `${m.minor} ${fix.component} ${have}: ${fix.id}`).toBeDefined();
+        expect(semver.gte(have, sameLine!), `${m.minor} ${fix.component} ${have}: ${fix.id}`).toBe(true);
+      }
+    }
+  });
+
+  it('pins the sha256 of every runtime file of every catalogued version and arch', () => {
+    for (const m of minorsOf()) {
+      for (const f of planFiles({ ...m, version: `v${m.minor}.1`, patch: 1 }, ['amd64', 'arm64'])) {
+        if (f.component === 'kubeadm' || f.component === 'kubelet' || f.component === 'kubectl') continue;
+        expect(pinnedDigest(f), `${f.component} ${f.version} ${f.arch}`).toMatch(/^[0-9a-f]{64}$/);
+      }
+    }
+    // Kubernetes binaries: every patch kubespray lists; this one as in its checksums.yml (kubeadm_checksums.arm64).
+    const [kubeadm] = planFiles(checkVersionSupported('v1.35.8'), ['arm64']);
+    expect(pinnedDigest(kubeadm!)).toBe('8956730f3ae46ebdb95e95845542f71d844f74affd69c14634a58d1fe3510d86');
   });
 
   it('rejects unknown fields in the data', () => {
@@ -109,9 +148,8 @@ describe('mirrors', () => {
     const cn = fileSources(['cn']);
     expect(cn.map((s) => s.rewrite(url))).toEqual([
       'https://files.m.daocloud.io/github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz',
-      'https://containernetworking.pek3b.qingstor.com/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz',
     ]);
-    expect(cn[1]!.rewrite('https://github.com/projectcalico/calico/x')).toBeUndefined();
+    expect(prefixSource('http://127.0.0.1:8080/m').rewrite('http://example.invalid/x')).toBeUndefined();
     expect(fileSources(['global'])[0]!.rewrite(url)).toBe(url);
   });
 
@@ -172,6 +210,7 @@ describe('plan', () => {
       'docker.io/library/haproxy:3.2.19-alpine',
       'quay.io/cilium/cilium:v1.20.1',
       'quay.io/cilium/operator-generic:v1.20.1',
+      'quay.io/cilium/cilium-envoy:v1.37.5-1786810558-766ccfb37260a43e9d228837aa84ce3faf9f64e7',
     ]);
   });
 
@@ -220,8 +259,27 @@ describe('kubeadm image list', () => {
       const blob = path.join(dir, 'blob');
       await writeFile(blob, `#!/bin/sh\n[ "$5" = v1.31.14 ] || exit 3\ncat <<'EOF'\n${listing}\nEOF\n`);
       await chmod(blob, 0o644);
-      expect((await kubeadmImageList(blob, 'v1.31.14')).coredns).toBe('v1.11.3');
-      await expect(kubeadmImageList(blob, 'v1.31.13')).rejects.toThrow(/could not list its images/);
+      const digest = await sha256File(blob);
+      expect((await kubeadmImageList(blob, 'v1.31.14', digest)).coredns).toBe('v1.11.3');
+      await expect(kubeadmImageList(blob, 'v1.31.13', digest)).rejects.toThrow(/could not list its images/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never runs a kubeadm whose bytes differ from the digest it was verified against', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kubeon-kubeadm-test-'));
+    try {
+      const blob = path.join(dir, 'blob');
+      const marker = path.join(dir, 'ran');
+      await writeFile(
+        blob,
+        `#!/bin/sh
+touch ${marker}
+`,
+      );
+      await expect(kubeadmImageList(blob, 'v1.31.14', 'a'.repeat(64))).rejects.toThrow(/not running it/);
+      expect(existsSync(marker)).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

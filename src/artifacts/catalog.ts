@@ -11,6 +11,7 @@ import catalogData from './catalog.json' with { type: 'json' };
 
 const tagged = z.string().regex(/^v\d+\.\d+\.\d+$/, 'must be vX.Y.Z');
 const plain = z.string().regex(/^\d+\.\d+\.\d+$/, 'must be X.Y.Z');
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 
 export const MinorEntrySchema = z
   .object({
@@ -21,6 +22,14 @@ export const MinorEntrySchema = z
     calico: tagged,
     cilium: tagged,
     haproxy: z.string().regex(/^\d+\.\d+\.\d+(-[a-z0-9]+)?$/),
+    /** quay.io/cilium/cilium-envoy tag of that Cilium release; absent where no source gave it. */
+    ciliumEnvoy: z
+      .string()
+      .regex(/^v\d+\.\d+\.\d+-\d+-[0-9a-f]{40}$/)
+      .optional(),
+    released: day.optional(),
+    /** Upstream's end-of-life date: until then the minor gets patches. */
+    endOfLife: day,
   })
   .strict();
 export type MinorEntry = z.infer<typeof MinorEntrySchema>;
@@ -28,8 +37,17 @@ export type MinorEntry = z.infer<typeof MinorEntrySchema>;
 export const CatalogSchema = z
   .object({
     $comment: z.array(z.string()).optional(),
-    newestPatchedMinors: z.number().int().positive(),
     minors: z.record(z.string().regex(/^1\.\d+$/), MinorEntrySchema),
+    /** Per line, the first version carrying each high-severity fix; the catalog must be at or above it. */
+    securityFixes: z.array(
+      z
+        .object({ component: z.string(), id: z.string(), fixed: z.array(tagged), source: z.string() })
+        .strict(),
+    ),
+    /** The release lines upstream still maintains (X.Y), with where that was read. */
+    maintainedLines: z
+      .object({ runc: z.array(z.string()), containerd: z.array(z.string()), source: z.string() })
+      .strict(),
   })
   .strict();
 export type Catalog = z.infer<typeof CatalogSchema>;
@@ -38,16 +56,17 @@ export const CATALOG: Catalog = CatalogSchema.parse(catalogData);
 
 export interface MinorInfo extends MinorEntry {
   minor: string;
-  /** True for the newest minors, the ones upstream still publishes patches for. */
+  /** Upstream still publishes patches for it: its end-of-life date is not past. */
   patched: boolean;
 }
 
-export function minorsOf(catalog: Catalog = CATALOG): MinorInfo[] {
+export function minorsOf(catalog: Catalog = CATALOG, now: Date = new Date()): MinorInfo[] {
+  const today = now.toISOString().slice(0, 10);
   const keys = Object.keys(catalog.minors).sort((a, b) => minorNumber(a) - minorNumber(b));
-  return keys.map((minor, i) => ({
+  return keys.map((minor) => ({
     minor,
     ...catalog.minors[minor]!,
-    patched: i >= keys.length - catalog.newestPatchedMinors,
+    patched: catalog.minors[minor]!.endOfLife >= today,
   }));
 }
 

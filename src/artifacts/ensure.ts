@@ -10,6 +10,7 @@ import { checksumSource, type FileSource, fileSources, imageCandidates, parseIma
 import { type PulledImage, pullImage, RegistryClient } from './oci.js';
 import { type Arch, archOf, catalogImages, planFiles } from './plan.js';
 import { type Progress, silentProgress } from './progress.js';
+import { trustOf } from './trust.js';
 
 /**
  * What `download` and `create` call: every file a version needs for the given architectures, verified
@@ -34,8 +35,10 @@ export interface EnsureOptions {
   dispatcher?: Dispatcher;
   /** The control machine's architecture (for running kubeadm); default this process's. */
   hostArch?: Arch;
+  /** --trust-mirror-checksums: a file no trusted source vouches for may be verified by the mirror's own checksum. */
+  trustMirrorChecksums?: boolean;
   /** Lists kubeadm's images; default runs the cached kubeadm. Tests on machines without it replace this. */
-  listImages?: (kubeadmPath: string, version: string) => Promise<KubeadmImages>;
+  listImages?: (kubeadmPath: string, version: string, sha256: string) => Promise<KubeadmImages>;
 }
 
 export interface ArtifactSet {
@@ -47,6 +50,11 @@ export interface ArtifactSet {
 
 export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet> {
   const version = checkVersionSupported(opts.version, { allowDotZero: opts.allowDotZero ?? false });
+  if (opts.images && opts.cni === 'cilium' && !version.ciliumEnvoy)
+    throw new KubeonError(
+      `the catalog has no cilium-envoy image for Cilium ${version.cilium} (Kubernetes ${version.minor}), so an offline install would lack it`,
+      { hint: 'use --cni calico for an offline install of this minor, or a minor from 1.34 on' },
+    );
   const dispatcher = opts.dispatcher ?? createDispatcher({ env: opts.env });
   const cache = new ArtifactCache(opts.cacheDir);
   const sources: FileSource[] = fileSources(opts.mirrors);
@@ -55,6 +63,8 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
     dispatcher,
     sources,
     trusted: checksumSource(opts.env),
+    trust: trustOf(opts.env),
+    trustMirrorChecksums: Boolean(opts.trustMirrorChecksums),
     kubernetes: version.version,
     progress: opts.progress ?? silentProgress,
     concurrency: opts.concurrency ?? 4,
@@ -72,7 +82,12 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
       const [own] = planFiles(version, [hostArch]).filter((f) => f.component === 'kubeadm');
       [kubeadm] = await fetchFiles([own!], base);
     }
-    const kubeadmImages = await (opts.listImages ?? kubeadmImageList)(kubeadm!.path, version.version);
+    // kubeadm runs here, on the control machine: only bytes that match the digest just verified.
+    const kubeadmImages = await (opts.listImages ?? kubeadmImageList)(
+      kubeadm!.path,
+      version.version,
+      kubeadm!.sha256,
+    );
     const wanted = [...kubeadmImages.all, ...catalogImages(version, opts.cni ?? 'calico')];
     const client = new RegistryClient(dispatcher);
     const limit = pLimit(opts.concurrency ?? 4);

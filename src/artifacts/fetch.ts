@@ -7,16 +7,20 @@ import { type Dispatcher, request } from 'undici';
 import { KubeonError } from '../core/errors.js';
 import { type ArtifactCache, fileKey, type IndexEntry } from './cache.js';
 import { parseChecksum, sha256File } from './checksum.js';
+import { fetchFailureError } from './failures.js';
 import { getText, HttpStatusError, reasonOf } from './http.js';
 import type { FileSource } from './mirrors.js';
 import type { FileArtifact } from './plan.js';
 import { formatBytes, type Progress, silentProgress } from './progress.js';
+import type { Trust, TrustedDigest } from './trust.js';
 
 /**
- * Fetches verified files into the cache. For each file: learn the digest from the trusted checksum
- * source (upstream), else from a mirror's own checksum file (recorded as such); reuse the cached blob if
- * its bytes still match; otherwise try each mirror in order, resuming a partial download with Range, and
- * keep the bytes only if they hash to the expected digest.
+ * Fetches verified files into the cache. For each file: take the trusted digest (KUBEON_TRUSTED_DIGESTS, else
+ * the digest pinned in the catalog, else upstream's checksum file from upstream or KUBEON_CHECKSUM_SOURCE);
+ * reuse the cached blob if its bytes still match; otherwise try each mirror in order, resuming a partial
+ * download with Range, and keep the bytes only if they hash to that digest. A mirror's own checksum file is
+ * used only with --trust-mirror-checksums, announced for every file and recorded in the index; without it,
+ * a file with no trusted digest is refused.
  */
 
 export interface FetchOptions {
@@ -24,8 +28,12 @@ export interface FetchOptions {
   dispatcher: Dispatcher;
   /** Mirrors in the order they are tried. */
   sources: readonly FileSource[];
-  /** Where checksums are trusted from (upstream, or an operator's trusted server). */
+  /** Where checksum files are trusted from (upstream, or an operator's trusted server). */
   trusted: FileSource;
+  /** Pinned and operator-supplied digests, consulted before any checksum file. */
+  trust: Trust;
+  /** --trust-mirror-checksums: accept a mirror's own checksum file when nothing trusted answers. */
+  trustMirrorChecksums?: boolean;
   /** Kubernetes version the files are fetched for, recorded in the index for prune. */
   kubernetes: string;
   progress?: Progress;
@@ -59,6 +67,12 @@ class FileFailure extends Error {
   }
 }
 
+/** No digest from any trusted source, and the mirror's own was not to be trusted. */
+class UntrustedFailure extends FileFailure {}
+
+const UNTRUSTED_HINT =
+  "restore access to upstream checksums (or KUBEON_CHECKSUM_SOURCE), list your own digests in KUBEON_TRUSTED_DIGESTS, or pass --trust-mirror-checksums to accept the mirror's own checksum files";
+
 export function labelOf(a: FileArtifact): string {
   return `${a.name} ${a.component === a.name ? `${a.version} ` : ''}linux/${a.arch}`;
 }
@@ -66,17 +80,17 @@ export function labelOf(a: FileArtifact): string {
 export async function fetchFiles(files: readonly FileArtifact[], opts: FetchOptions): Promise<FetchedFile[]> {
   await opts.cache.init();
   const limit = pLimit(opts.concurrency ?? 4);
-  const run: RunState = { warned: false };
+  const run: RunState = {};
   const settled = await Promise.allSettled(files.map((f) => limit(() => fetchOne(f, opts, run))));
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   if (failures.length > 0) {
-    const lines = failures.map((f) => (f instanceof Error ? f.message : String(f)));
-    throw new KubeonError(
-      `${failures.length} of ${files.length} files could not be fetched: ${lines.join('; ')}`,
-      {
-        hint: 'check the mirror list (--mirror, KUBEON_MIRROR) and the network or proxy (HTTPS_PROXY); a re-run resumes partial files',
-      },
-    );
+    const untrusted = failures.filter((f) => f instanceof UntrustedFailure);
+    if (untrusted.length > 0)
+      throw new KubeonError(
+        `refusing ${untrusted.length} of ${files.length} files: no trusted checksum (${untrusted.map((f) => (f as Error).message).join('; ')})`,
+        { hint: UNTRUSTED_HINT },
+      );
+    throw fetchFailureError(failures as FileFailure[], files.length);
   }
   return settled.map((s) => (s as PromiseFulfilledResult<FetchedFile>).value);
 }
@@ -84,7 +98,13 @@ export async function fetchFiles(files: readonly FileArtifact[], opts: FetchOpti
 /** Shared by the files of one fetch: a trusted source that is down is not waited for again per file. */
 interface RunState {
   trustedDown?: string;
-  warned: boolean;
+}
+
+const MIRROR_TRUSTED = '(--trust-mirror-checksums)';
+
+/** Whether a cache entry was verified only against a mirror's own checksum file. */
+export function mirrorTrusted(entry: Pick<IndexEntry, 'checksumSource'>): boolean {
+  return entry.checksumSource.endsWith(MIRROR_TRUSTED);
 }
 
 async function fetchOne(a: FileArtifact, opts: FetchOptions, run: RunState): Promise<FetchedFile> {
@@ -120,6 +140,15 @@ async function fetchOne(a: FileArtifact, opts: FetchOptions, run: RunState): Pro
     return record({ sha256: trusted.digest, bytes, url, checksumSource: trusted.from }, 'cached');
   }
 
+  // Without a trusted digest nothing is downloaded, unless the user chose to trust the mirrors' own files.
+  if (!trusted && !opts.trustMirrorChecksums) {
+    if (known && !mirrorTrusted(known) && (await opts.cache.verify(known.sha256))) {
+      opts.warn?.(`${label}: no checksum reachable, using the cached copy verified at ${known.fetchedAt}`);
+      return record(known, 'cached');
+    }
+    throw new UntrustedFailure(label, attempts);
+  }
+
   for (const source of opts.sources) {
     const url = source.rewrite(a.url);
     if (!url) continue;
@@ -130,13 +159,10 @@ async function fetchOne(a: FileArtifact, opts: FetchOptions, run: RunState): Pro
       try {
         const digest = parseChecksum(await getText(opts.dispatcher, sumUrl), a.name);
         if (!digest) throw new Error(`no sha256 for ${a.name} in it`);
-        expected = { digest, from: `mirror ${sumUrl}` };
-        if (!run.warned) {
-          run.warned = true;
-          opts.warn?.(
-            `${opts.trusted.name} checksums unreachable (${run.trustedDown ?? attempts[0]?.reason ?? 'no checksum URL'}); verifying against the mirror's own checksum files, e.g. ${sumUrl}`,
-          );
-        }
+        expected = { digest, from: `mirror ${sumUrl} ${MIRROR_TRUSTED}` };
+        opts.warn?.(
+          `--trust-mirror-checksums: ${label} is verified only against the mirror's own ${sumUrl} (${run.trustedDown ?? attempts[0]?.reason ?? 'no trusted checksum'})`,
+        );
       } catch (err) {
         attempts.push({ url: sumUrl, reason: `checksum: ${reasonOf(err)}` });
         continue;
@@ -176,7 +202,9 @@ async function trustedDigest(
   opts: FetchOptions,
   attempts: Attempt[],
   run: RunState,
-): Promise<{ digest: string; from: string } | undefined> {
+): Promise<TrustedDigest | undefined> {
+  const own = opts.trust.lookup(a);
+  if (own) return own;
   const url = opts.trusted.rewrite(a.checksumUrl);
   if (!url) return undefined;
   if (run.trustedDown) {
@@ -217,16 +245,28 @@ async function downloadVerified(
   const attempts = opts.resumeAttempts ?? 4;
   let lastError: unknown;
   let restartedFromZero = false;
+  let earlyDrops = 0;
   for (let i = 0; i < attempts; i++) {
     const before = await sizeOf(part);
     try {
-      await transfer(url, part, metaPath, opts.dispatcher, onProgress);
+      await transfer(url, part, metaPath, opts.dispatcher, onProgress, () =>
+        opts.warn?.(
+          `waiting for the mirror: ${url} (a caching mirror answers only once it has the file itself)`,
+        ),
+      );
     } catch (err) {
       lastError = err;
       if (err instanceof HttpStatusError) throw err;
-      // Retry the same URL only while attempts make progress; a dead mirror fails over at once.
-      if ((await sizeOf(part)) <= before) throw err;
-      continue;
+      const after = await sizeOf(part);
+      // Retry the same URL while attempts make progress. A connection dropped before the first megabyte
+      // (a busy mirror shedding load) gets a few tries with backoff too; a refused or silent one fails over.
+      if (after > before) continue;
+      if (after < EARLY_BYTES && droppedConnection(err) && earlyDrops < EARLY_RETRIES) {
+        await new Promise((r) => setTimeout(r, EARLY_BACKOFF_MS * 2 ** earlyDrops++));
+        i--;
+        continue;
+      }
+      throw err;
     }
     const got = await sha256File(part);
     if (got === digest) {
@@ -245,6 +285,21 @@ async function downloadVerified(
     throw new Error(`sha256 mismatch: got ${got.slice(0, 12)}…, want ${digest.slice(0, 12)}…`);
   }
   throw lastError instanceof Error ? lastError : new Error('download did not complete');
+}
+
+const WAITING_NOTICE_MS = 10_000;
+const FILE_HEADERS_TIMEOUT_MS = 10 * 60_000;
+const EARLY_BYTES = 1 << 20;
+const EARLY_RETRIES = 3;
+const EARLY_BACKOFF_MS = 200;
+
+/** The server or the path closed an open connection (not refused, not timed out, not an HTTP answer). */
+function droppedConnection(err: unknown): boolean {
+  const codes = [(err as NodeJS.ErrnoException).code, ((err as Error).cause as NodeJS.ErrnoException)?.code];
+  if (codes.some((c) => c === 'ECONNRESET' || c === 'UND_ERR_SOCKET' || c === 'EPIPE')) return true;
+  return /other side closed|socket hang up|premature close|connection closed at/i.test(
+    String((err as Error).message),
+  );
 }
 
 async function sizeOf(path: string): Promise<number> {
@@ -270,6 +325,7 @@ async function transfer(
   metaPath: string,
   dispatcher: Dispatcher,
   onProgress: (done: number, total: number | undefined) => void,
+  onWaiting: () => void,
 ): Promise<void> {
   let have = await sizeOf(part);
   const meta = await readMeta(metaPath);
@@ -278,7 +334,15 @@ async function transfer(
     headers.range = `bytes=${have}-`;
     if (meta?.url === url && meta.validator) headers['if-range'] = meta.validator;
   }
-  const res = await request(url, { dispatcher, method: 'GET', headers });
+  // A caching mirror (DaoCloud) sends nothing until it has fetched a file it did not hold: a big first
+  // download may take minutes to start, so the headers get longer than the client's default, with a word.
+  const waiting = setTimeout(onWaiting, WAITING_NOTICE_MS);
+  const res = await request(url, {
+    dispatcher,
+    method: 'GET',
+    headers,
+    headersTimeout: FILE_HEADERS_TIMEOUT_MS,
+  }).finally(() => clearTimeout(waiting));
   if (res.statusCode === 416 && have > 0) {
     // The part may already hold the whole file (a run killed before the rename); the digest decides.
     await res.body.dump();

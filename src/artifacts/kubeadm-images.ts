@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeonError } from '../core/errors.js';
+import { sha256File } from './checksum.js';
 
 const run = promisify(execFile);
 
@@ -44,11 +45,24 @@ export function parseImageList(stdout: string): KubeadmImages {
  * Runs a cached kubeadm (the blob is not executable, so a private copy is) and lists the images of
  * `version` under the default registry; mirrors are applied afterwards, image by image.
  */
-export async function kubeadmImageList(kubeadmPath: string, version: string): Promise<KubeadmImages> {
+export async function kubeadmImageList(
+  kubeadmPath: string,
+  version: string,
+  sha256: string,
+): Promise<KubeadmImages> {
   const dir = await mkdtemp(join(tmpdir(), 'kubeon-kubeadm-'));
   try {
     const bin = join(dir, 'kubeadm');
     await copyFile(kubeadmPath, bin);
+    // The private copy is what runs, so it is what is checked: nothing swapped in after verification runs.
+    const got = await sha256File(bin);
+    if (got !== sha256)
+      throw new KubeonError(
+        `kubeadm ${version} in the cache does not match its verified digest; not running it`,
+        {
+          hint: 'run kubeon download --prune and download again',
+        },
+      );
     await chmod(bin, 0o700);
     const { stdout } = await run(bin, ['config', 'images', 'list', '--kubernetes-version', version], {
       timeout: 30_000,

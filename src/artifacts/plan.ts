@@ -96,6 +96,8 @@ export function catalogImages(v: SupportedVersion, cni: 'calico' | 'cilium' | 'n
     for (const n of ['cni', 'node', 'kube-controllers']) images.push(`quay.io/calico/${n}:${v.calico}`);
   } else if (cni === 'cilium') {
     images.push(`quay.io/cilium/cilium:${v.cilium}`, `quay.io/cilium/operator-generic:${v.cilium}`);
+    // Envoy runs as its own DaemonSet since Cilium 1.16: an offline install without it has no L7 proxy.
+    if (v.ciliumEnvoy) images.push(`quay.io/cilium/cilium-envoy:${v.ciliumEnvoy}`);
   }
   return images;
 }

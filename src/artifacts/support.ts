@@ -1,14 +1,17 @@
 import type { Dispatcher } from 'undici';
 import { CATALOG, type Catalog, type MinorInfo, minorsOf, type SupportedVersion } from './catalog.js';
-import { getText } from './http.js';
+import { causeOf } from './failures.js';
+import { getText, reasonOf } from './http.js';
 import { type FileSource, fileSources, formatImageRef, imageCandidates, parseImageRef } from './mirrors.js';
 import { type Arch, catalogImages, planFiles } from './plan.js';
 
 /** The data behind `view support` and `view component`. */
 
 export interface SupportRow extends MinorInfo {
-  /** Newest patch from `stable-1.Y.txt`, when it could be read. */
-  latest?: string;
+  /** Newest patch from `stable-1.Y.txt`; null when it could not be read (or was not asked). */
+  latest: string | null;
+  /** Why `latest` is null: offline, or what each mirror answered. */
+  latestUnknown?: string;
 }
 
 /**
@@ -23,21 +26,34 @@ export async function supportTable(opts: {
 }): Promise<SupportRow[]> {
   const minors = minorsOf(opts.catalog ?? CATALOG);
   const { sources, dispatcher } = opts;
-  if (!sources?.length || !dispatcher) return minors;
-  const signal = AbortSignal.timeout(opts.deadlineMs ?? 4000);
+  if (!sources?.length || !dispatcher)
+    return minors.map((m) => ({ ...m, latest: null, latestUnknown: 'offline: the mirrors were not asked' }));
+  const deadlineMs = opts.deadlineMs ?? 4000;
+  const signal = AbortSignal.timeout(deadlineMs);
   return Promise.all(
     minors.map(async (m): Promise<SupportRow> => {
+      const causes: string[] = [];
       for (const s of sources) {
         const url = s.rewrite(`https://dl.k8s.io/release/stable-${m.minor}.txt`);
-        if (!url || signal.aborted) continue;
+        if (!url) continue;
+        if (signal.aborted) {
+          causes.push(`no answer within ${deadlineMs / 1000} s`);
+          break;
+        }
         try {
           const text = (await getText(dispatcher, url, { signal, maxBytes: 64 })).trim();
           if (/^v\d+\.\d+\.\d+$/.test(text)) return { ...m, latest: text };
-        } catch {
+          causes.push(`${url} does not hold a version`);
+        } catch (err) {
           // The next mirror may answer; with none, the catalog row stands on its own.
+          causes.push(
+            signal.aborted
+              ? `no answer within ${deadlineMs / 1000} s`
+              : causeOf({ url, reason: reasonOf(err) }),
+          );
         }
       }
-      return m;
+      return { ...m, latest: null, latestUnknown: [...new Set(causes)].join('; ') || 'no mirror serves it' };
     }),
   );
 }

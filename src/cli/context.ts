@@ -1,6 +1,8 @@
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Store } from '../cluster/store.js';
 import { badInput } from '../core/errors.js';
+import { SECRET_FLAGS } from './node-flags.js';
 import { createOutput, type Output, type OutputFormat, type Streams } from './output.js';
 
 /** What every command receives: no module-level state, so tests can run commands side by side. */
@@ -25,17 +27,14 @@ export interface GlobalOptions {
 
 const FORMATS = ['table', 'json', 'yaml'];
 
-const SECRET_FLAGS =
-  /^--?(default-(master-|worker-)?passwd|default-(master-|worker-)?pk-password|master-passwd|worker-passwd|master-pk-password|worker-pk-password|bastion-passwd)$/;
-
 /** Replaces the values of password flags so a command line can be logged or shown in a lock. */
 export function redactArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
-    if (eq > 0 && SECRET_FLAGS.test(a.slice(0, eq))) out.push(`${a.slice(0, eq)}=***`);
-    else if (SECRET_FLAGS.test(a) && i + 1 < argv.length) {
+    if (eq > 0 && SECRET_FLAGS.has(a.slice(0, eq))) out.push(`${a.slice(0, eq)}=***`);
+    else if (SECRET_FLAGS.has(a) && i + 1 < argv.length) {
       out.push(a, '***');
       i++;
     } else out.push(a);
@@ -52,11 +51,14 @@ export function makeContext(
     defaultHome: string;
   },
 ): CommandContext {
+  const home = globals.home ?? io.defaultHome;
+  if (existsSync(home) && !statSync(home).isDirectory())
+    throw badInput(`--home ${home} is not a directory`, 'point --home (or KUBEON_HOME) at a directory');
   const format = globals.output ?? 'table';
   if (!FORMATS.includes(format))
     throw badInput(`output format "${format}" is not supported`, 'use -o table, -o json or -o yaml');
   return {
-    store: new Store(globals.home ?? io.defaultHome),
+    store: new Store(home),
     out: createOutput(format as OutputFormat, globals.verbose ?? 0, io.streams, io.env),
     env: io.env,
     streams: io.streams,

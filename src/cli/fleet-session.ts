@@ -1,6 +1,7 @@
 import { clusterNodes } from '../cluster/nodes.js';
 import { parseTarget, selectNodes } from '../cluster/selectors.js';
 import { KubeonError } from '../core/errors.js';
+import { plural } from '../core/suggest.js';
 import {
   clusterFleetOptions,
   type FleetSettings,
@@ -19,6 +20,8 @@ export interface FleetSession {
   targets: FleetTarget[];
   log: FileLog;
   redact(text: string): string;
+  /** Redacts every string inside a result before it is printed (-o json/yaml). */
+  redactValue<T>(value: T): T;
   close(): Promise<void>;
 }
 
@@ -32,7 +35,7 @@ export async function openFleetSession(
   command: string,
   settings: FleetSettings,
 ): Promise<FleetSession> {
-  const target = parseTarget(targetText);
+  const target = parseTarget(targetText, await ctx.store.current());
   const spec = await ctx.store.readSpec(target.cluster);
   const state = await ctx.store.readState(target.cluster);
   const nodes = clusterNodes(spec).map((n) => ({ ...n, name: nodeName(n, state) }));
@@ -52,6 +55,7 @@ export async function openFleetSession(
     targets,
     log,
     redact: (t) => redactor.redact(t),
+    redactValue: (v) => redactor.redactValue(v),
     async close() {
       await fleet.close();
       log.write({ event: 'end' });
@@ -62,23 +66,47 @@ export async function openFleetSession(
 
 export interface Tally {
   ok: number;
+  /** The command ran and failed, or ran out of time. */
   failed: number;
+  /** Nothing ran: no connection or no login. */
   unreachable: number;
+  /** Nothing ran: the node offered another host key than the pinned one. */
+  hostkeyChanged: number;
   failures: { node: string; error: NodeFailure }[];
 }
 
-/** Unreachable counts nodes where nothing ran (no connection, login or host key); failed, the rest. */
 export function tally(results: readonly { node: string; error?: NodeFailure }[]): Tally {
-  const t: Tally = { ok: 0, failed: 0, unreachable: 0, failures: [] };
+  const t: Tally = { ok: 0, failed: 0, unreachable: 0, hostkeyChanged: 0, failures: [] };
   for (const r of results) {
     if (!r.error) t.ok++;
     else {
       if (r.error.kind === 'failed' || r.error.kind === 'timeout') t.failed++;
+      else if (r.error.kind === 'hostkey-changed') t.hostkeyChanged++;
       else t.unreachable++;
       t.failures.push({ node: r.node, error: r.error });
     }
   }
   return t;
+}
+
+/** "3 nodes: 1 ok, 0 failed, 1 unreachable, 1 hostkey-changed": the same words as JSON's kinds. */
+export function summaryLine(t: Tally, total: number): string {
+  return `${plural(total, 'node')}: ${t.ok} ok, ${t.failed} failed, ${t.unreachable} unreachable${t.hostkeyChanged ? `, ${t.hostkeyChanged} hostkey-changed` : ''}`;
+}
+
+/**
+ * What to do next, by what went wrong. The log is named only when it holds more than the lines
+ * above: the output of failed steps that the command did not print itself.
+ */
+function nextStep(t: Tally, logPath: string, outputShown: boolean): string {
+  if (t.failed)
+    return outputShown
+      ? 'the output above shows why each command failed'
+      : `the output of the failed steps is in the log ${logPath}`;
+  const changed = t.failures.find((f) => f.error.kind === 'hostkey-changed');
+  if (changed && t.failures.length === 1)
+    return `if ${changed.node} was reinstalled, accept its new key with --accept-new-hostkey ${changed.node}`;
+  return 'check the addresses, that sshd runs and the login works; the reasons are listed above';
 }
 
 /** Prints the summary and failed nodes on stderr; throws (exit 1) when any node failed. */
@@ -88,14 +116,14 @@ export function finish(
   t: Tally,
   total: number,
   session: FleetSession,
+  opts: { outputShown?: boolean } = {},
 ): void {
-  const logPath = session.log.path;
-  ctx.out.info(`${total} node(s): ${t.ok} ok, ${t.failed} failed, ${t.unreachable} unreachable`);
+  ctx.out.info(summaryLine(t, total));
   for (const f of t.failures)
     ctx.out.info(session.redact(`  ${f.node}: ${f.error.kind}: ${f.error.message}`));
   if (t.failures.length) {
-    throw new KubeonError(`${what} failed on ${t.failures.length} of ${total} node(s)`, {
-      hint: `see the log ${logPath}`,
+    throw new KubeonError(`${what} failed on ${t.failures.length} of ${plural(total, 'node')}`, {
+      hint: nextStep(t, session.log.path, Boolean(opts.outputShown)),
     });
   }
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { KUBEON_VERSION } from '../core/version.js';
 import { addCommand } from './commands/add.js';
 import { certsCommand } from './commands/certs.js';
+import { configCommand } from './commands/config.js';
 import { cpCommand } from './commands/cp.js';
 import { createCommand } from './commands/create.js';
 import { delCommand } from './commands/del.js';
@@ -9,13 +10,15 @@ import { destroyCommand } from './commands/destroy.js';
 import { downloadCommand } from './commands/download.js';
 import { etcdCommand } from './commands/etcd.js';
 import { execCommand } from './commands/exec.js';
+import { explainCommand } from './commands/explain.js';
+import { forgetCommand } from './commands/forget.js';
 import { infoCommand } from './commands/info.js';
 import { listCommand } from './commands/list.js';
 import { upgradeCommand } from './commands/upgrade.js';
 import { useCommand } from './commands/use.js';
 import { versionCommand } from './commands/version.js';
 import { viewCommand } from './commands/view.js';
-import { completionScript } from './completion.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
 import type { ContextFactory, GlobalOptions } from './context.js';
 
 function increase(_v: string, previous: number): number {
@@ -48,6 +51,7 @@ export function buildProgram(
   const commands = [
     createCommand(factory),
     destroyCommand(factory),
+    forgetCommand(factory),
     addCommand(factory),
     delCommand(factory),
     upgradeCommand(factory),
@@ -59,15 +63,39 @@ export function buildProgram(
     etcdCommand(factory),
     certsCommand(factory),
     viewCommand(factory),
+    configCommand(factory),
+    explainCommand(factory),
     downloadCommand(factory),
     versionCommand(factory),
   ];
-  for (const c of commands) program.addCommand(c);
+  const groups: Record<string, string> = {
+    create: 'Clusters:',
+    destroy: 'Clusters:',
+    forget: 'Clusters:',
+    add: 'Clusters:',
+    del: 'Clusters:',
+    upgrade: 'Clusters:',
+    use: 'Clusters:',
+    list: 'Clusters:',
+    exec: 'Nodes:',
+    cp: 'Nodes:',
+    info: 'Nodes:',
+    etcd: 'Nodes:',
+    certs: 'Nodes:',
+    view: 'Specs, versions and artifacts:',
+    config: 'Specs, versions and artifacts:',
+    explain: 'Specs, versions and artifacts:',
+    download: 'Specs, versions and artifacts:',
+  };
+  for (const c of commands) program.addCommand(c.helpGroup(groups[c.name()] ?? 'Other:'));
+  program.commandsGroup('Other:').helpCommand(true);
   program
     .command('completion')
-    .description('print a shell completion script: source <(kubeon completion bash)')
-    .addArgument(new Command().createArgument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
-    .action((shell: 'bash' | 'zsh') => {
+    .description(
+      'print a shell completion script: source <(kubeon completion bash), or zsh; kubeon completion fish | source',
+    )
+    .addArgument(new Command().createArgument('<shell>', 'bash, zsh or fish').choices(SHELLS))
+    .action((shell: Shell) => {
       output.writeOut(completionScript(program, shell));
     });
   // Every command throws instead of exiting, so runCli owns exit codes and error formatting; and all

@@ -15,7 +15,7 @@ function toBigInt(addr: ipaddr.IPv4 | ipaddr.IPv6): bigint {
   return addr.toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
 }
 
-function fromBigInt(value: bigint, family: 4 | 6): string {
+export function fromBigInt(value: bigint, family: 4 | 6): string {
   const len = family === 4 ? 4 : 16;
   const bytes: number[] = [];
   let v = value;

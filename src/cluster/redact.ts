@@ -1,6 +1,7 @@
 import type { ClusterSpec } from './spec.js';
 
-const SECRET_KEYS = new Set(['password', 'privateKeyPassphrase', 'sudoPassword']);
+/** Spec fields that hold a secret value: never printed, in a redacted copy or in an error. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'privateKeyPassphrase', 'sudoPassword']);
 
 /** A copy of the spec safe to print or log: every stored secret becomes "***". */
 export function redactSpec(spec: ClusterSpec): ClusterSpec {

@@ -1,18 +1,22 @@
 import { badInput } from '../core/errors.js';
+import { didYouMean, plural } from '../core/suggest.js';
 import { ipFamily, ipToBigInt } from './net.js';
 import type { ClusterNode } from './nodes.js';
 import { validateClusterName } from './validate.js';
 
 /**
- * Node selectors: `NAME@SEL`, where SEL is a comma list of
- *   all | masters (cp, cp*, master) | workers (w, w*, worker) | first (cp1) | name=a,b | ip=x,y
- * Bare words after `name=`/`ip=` continue that list, so `name=a,b,workers` is {a, b} plus all workers.
+ * Node selectors: `NAME@SEL` (or `@SEL` for the current cluster), where SEL is a comma list of
+ *   all | masters (cp, cp*, master) | workers (w, w*, worker) | first (cp1) | cpN | wN
+ *   | a node name | an address | name=a,b | ip=x,y
+ * cpN and wN count from 1 in spec order. Bare words after `name=`/`ip=` continue that list, so
+ * `name=a,b,workers` is {a, b} plus all workers.
  */
 export type SelectorTerm =
   | { kind: 'all' }
   | { kind: 'masters' }
   | { kind: 'workers' }
   | { kind: 'first' }
+  | { kind: 'index'; role: 'master' | 'worker'; n: number; token: string }
   | { kind: 'name'; values: string[] }
   | { kind: 'ip'; values: string[] };
 
@@ -38,7 +42,8 @@ const KEYWORDS: Record<string, SelectorTerm['kind']> = {
   cp1: 'first',
 };
 
-const HINT = 'use all, masters (cp*), workers (w*), first (cp1), name=a,b or ip=x,y';
+const HINT = 'use all, masters, workers, cp2, w7, a node name or address, name=a,b or ip=x,y';
+const INDEX = /^(cp|master|w|worker)(\d+)$/;
 
 export function parseSelector(selector: string): SelectorTerm[] {
   const tokens = selector.split(',').map((t) => t.trim());
@@ -67,7 +72,19 @@ export function parseSelector(selector: string): SelectorTerm[] {
       open.values.push(token);
       continue;
     }
-    throw badInput(`unknown selector "${token}" in "${selector}"`, HINT);
+    const index = INDEX.exec(token.toLowerCase());
+    if (index) {
+      const n = Number(index[2]);
+      if (n < 1)
+        throw badInput(
+          `"${token}" in selector "${selector}" counts from 1`,
+          'write cp1 for the first master',
+        );
+      terms.push({ kind: 'index', role: index[1]!.startsWith('w') ? 'worker' : 'master', n, token });
+      continue;
+    }
+    // A bare word is a node name, a bare address an address; both are checked against the cluster.
+    terms.push(ipFamily(token) ? { kind: 'ip', values: [token] } : { kind: 'name', values: [token] });
   }
   for (const t of terms) {
     if (t.kind === 'ip') {
@@ -79,13 +96,16 @@ export function parseSelector(selector: string): SelectorTerm[] {
   return terms;
 }
 
-/** Splits `NAME@SEL`; a bare `NAME` targets every node. */
-export function parseTarget(text: string): Target {
+/** Splits `NAME@SEL`; a bare `NAME` targets every node, a bare `@SEL` the current cluster. */
+export function parseTarget(text: string, current?: string): Target {
   const at = text.indexOf('@');
-  const cluster = at < 0 ? text : text.slice(0, at);
+  const cluster = at < 0 ? text : text.slice(0, at) || (current ?? '');
   const selector = at < 0 ? 'all' : text.slice(at + 1);
   if (cluster === '')
-    throw badInput(`"${text}" names no cluster`, 'write CLUSTER@SELECTOR, e.g. prod@masters');
+    throw badInput(
+      `"${text}" names no cluster and no cluster is current`,
+      'write CLUSTER@SELECTOR, e.g. prod@masters, or pick a current cluster with kubeon use NAME',
+    );
   validateClusterName(cluster);
   if (selector === '') throw badInput(`"${text}" has an empty selector`, HINT);
   return { cluster, selector, terms: parseSelector(selector) };
@@ -119,14 +139,28 @@ export function selectNodes(
         if (first) picked.add(first);
         break;
       }
+      case 'index': {
+        const n = nodes.filter((x) => x.role === t.role)[t.n - 1];
+        if (!n) {
+          const count = nodes.filter((x) => x.role === t.role).length;
+          throw badInput(
+            `"${t.token}" in selector "${selector}": the cluster has ${plural(count, t.role)}`,
+            `count from 1 to ${count}${count ? '' : `, or select other nodes`}`,
+          );
+        }
+        picked.add(n);
+        break;
+      }
       case 'name':
         for (const v of t.values) {
           const n = nodes.find((x) => x.name === v);
-          if (!n)
+          if (!n) {
+            const names = nodes.map((x) => x.name).filter((x): x is string => x !== undefined);
             throw badInput(
-              `no node named "${v}" (selector "${selector}")`,
-              'see the node names with kubeon info or kubeon view config',
+              `no node named "${v}" and no such selector (in "${selector}")`,
+              `${didYouMean(v, [...Object.keys(KEYWORDS).filter((k) => !k.includes('*')), ...names])}${HINT}; node names: kubeon view config`,
             );
+          }
           picked.add(n);
         }
         break;

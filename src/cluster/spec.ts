@@ -8,6 +8,17 @@ import { z } from 'zod';
 
 export const API_VERSION = 'kubeon.io/v1alpha1';
 
+const port = z
+  .number()
+  .int()
+  .min(1, 'must be a port from 1 to 65535')
+  .max(65535, 'must be a port from 1 to 65535');
+
+/** An IPv4 or IPv6 address; the JSON Schema carries the formats so editors check them too. */
+const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
+
+const hours = z.string().regex(/^[1-9]\d*h$/, 'must be a whole number of hours, like 876000h');
+
 const secretFrom = z
   .string()
   .regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'must be env:VARIABLE_NAME')
@@ -21,7 +32,7 @@ export const SshAuthSchema = z
       .min(1)
       .optional()
       .describe('Login user (default root). A non-root user must be able to sudo.'),
-    port: z.number().int().optional().describe('SSH port (default 22)'),
+    port: port.optional().describe('SSH port (default 22)'),
     password: z.string().optional().describe('Login password (stored only in the 0600 cluster.yaml)'),
     passwordFrom: secretFrom.optional(),
     privateKeyFile: z.string().min(1).optional().describe('Path of a private key on the control machine'),
@@ -37,7 +48,7 @@ export type SshAuth = z.infer<typeof SshAuthSchema>;
 export const SSH_SETTINGS = Object.keys(SshAuthSchema.shape) as (keyof SshAuth)[];
 
 export const NodeSchema = SshAuthSchema.extend({
-  ip: z.string().min(1).describe('IPv4 or IPv6 address kubeon connects to and the node advertises'),
+  ip: ipAddress.describe('IPv4 or IPv6 address kubeon connects to and the node advertises'),
   name: z
     .string()
     .optional()
@@ -61,8 +72,17 @@ export const ClusterSpecSchema = z
   .object({
     apiVersion: z.literal(API_VERSION).default(API_VERSION),
     kind: z.literal('Cluster').default('Cluster'),
-    name: z.string().describe('Cluster name (DNS-1123 label)'),
-    version: z.string().describe('Kubernetes version, vX.Y.Z'),
+    name: z
+      .string()
+      .regex(
+        /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+        'must be a DNS-1123 label (lower-case letters, digits, -)',
+      )
+      .describe('Cluster name (DNS-1123 label)'),
+    version: z
+      .string()
+      .regex(/^v?\d+\.\d+\.\d+$/, 'must be a Kubernetes release like v1.31.2')
+      .describe('Kubernetes version, vX.Y.Z'),
     ssh: z
       .object({
         defaults: SshAuthSchema.default({}).describe('Applies to every node'),
@@ -87,8 +107,8 @@ export const ClusterSpecSchema = z
           .describe(
             'haproxy: a local haproxy static pod on every worker; updater: a Service IP kept by a controller; external: your LB at lbIp',
           ),
-        lbIp: z.string().optional().describe('External load balancer address (sets mode external)'),
-        port: z.number().int().default(6443).describe('Port of the control-plane endpoint'),
+        lbIp: ipAddress.optional().describe('External load balancer address (sets mode external)'),
+        port: port.default(6443).describe('Port of the control-plane endpoint'),
         certSANs: z.array(z.string()).default([]).describe('Extra names/IPs in the apiserver certificate'),
       })
       .strict()
@@ -109,7 +129,11 @@ export const ClusterSpecSchema = z
           .enum(PROXY_MODES)
           .default('iptables')
           .describe('kube-proxy mode (ipvs needs the ip_vs modules)'),
-        nodePortRange: z.string().default('30000-32767').describe('NodePort range, LOW-HIGH'),
+        nodePortRange: z
+          .string()
+          .regex(/^\d+-\d+$/, 'must be LOW-HIGH, like 30000-32767')
+          .default('30000-32767')
+          .describe('NodePort range, LOW-HIGH'),
       })
       .strict()
       .default({
@@ -121,7 +145,15 @@ export const ClusterSpecSchema = z
         nodePortRange: '30000-32767',
       }),
     kubelet: z
-      .object({ maxPods: z.number().int().default(110).describe('kubelet maxPods') })
+      .object({
+        maxPods: z
+          .number()
+          .int()
+          .min(1, 'must be from 1 to 10000')
+          .max(10000, 'must be from 1 to 10000')
+          .default(110)
+          .describe('Pods per node (kubelet maxPods)'),
+      })
       .strict()
       .default({ maxPods: 110 }),
     runtime: z
@@ -141,8 +173,8 @@ export const ClusterSpecSchema = z
       .default({ mirrors: ['global'], imageRepo: [], offline: false }),
     pki: z
       .object({
-        certValidity: z.string().default('876000h').describe('Validity of leaf certificates (100 years)'),
-        caValidity: z.string().default('876000h').describe('Validity of the CAs'),
+        certValidity: hours.default('876000h').describe('Validity of leaf certificates (100 years)'),
+        caValidity: hours.default('876000h').describe('Validity of the CAs'),
         keyAlgorithm: z
           .enum(KEY_ALGORITHMS)
           .default('RSA-2048')

@@ -1,31 +1,54 @@
+import { z } from 'zod';
+
 /**
  * The journal kept in clusters/<name>/state.json. Every step that changes a node is recorded after
- * it finishes, so a re-run can verify and skip what is done instead of redoing it blindly.
+ * it finishes, so a re-run can verify and skip what is done instead of redoing it blindly. The file is
+ * checked against this schema when read: a hand-edited or truncated journal is reported, not trusted.
  */
-export type ClusterStatus = 'registered' | 'creating' | 'running' | 'failed' | 'destroying' | 'upgrading';
+const ClusterStatusSchema = z.enum([
+  'registered',
+  'creating',
+  'running',
+  'failed',
+  'destroying',
+  'upgrading',
+]);
+export type ClusterStatus = z.infer<typeof ClusterStatusSchema>;
 
-export type StepStatus = 'done' | 'failed' | 'skipped';
+const StepStatusSchema = z.enum(['done', 'failed', 'skipped']);
+export type StepStatus = z.infer<typeof StepStatusSchema>;
 
-export interface JournalEntry {
-  phase: string;
+const JournalEntrySchema = z.looseObject({
+  phase: z.string(),
   /** Node name or IP; absent for cluster-wide steps. */
-  node?: string;
-  status: StepStatus;
-  at: string;
-  detail?: string;
-}
+  node: z.string().optional(),
+  status: StepStatusSchema,
+  at: z.string(),
+  detail: z.string().optional(),
+});
+export type JournalEntry = z.infer<typeof JournalEntrySchema>;
 
-export interface ClusterState {
-  schema: 1;
-  status: ClusterStatus;
+// Loose objects: fields a newer kubeon adds survive a read and write by this one.
+export const ClusterStateSchema = z.looseObject({
+  schema: z.literal(1),
+  status: ClusterStatusSchema,
   /** The Kubernetes version actually running (differs from the spec during an upgrade). */
-  kubernetesVersion?: string;
-  createdAt: string;
-  updatedAt: string;
+  kubernetesVersion: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
   /** Facts learnt at first contact: resolved names and pinned identities, keyed by node IP. */
-  nodes: Record<string, { name?: string; hostname?: string; arch?: string; os?: string }>;
-  journal: JournalEntry[];
-}
+  nodes: z.record(
+    z.string(),
+    z.looseObject({
+      name: z.string().optional(),
+      hostname: z.string().optional(),
+      arch: z.string().optional(),
+      os: z.string().optional(),
+    }),
+  ),
+  journal: z.array(JournalEntrySchema),
+});
+export type ClusterState = z.infer<typeof ClusterStateSchema>;
 
 export function newState(now: Date, status: ClusterStatus = 'registered'): ClusterState {
   const at = now.toISOString();

@@ -4,10 +4,10 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { writeFileAtomic } from '../core/atomic.js';
-import { badInput } from '../core/errors.js';
+import { badInput, ExitCode, KubeonError } from '../core/errors.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import type { ClusterSpec } from './spec.js';
-import type { ClusterState } from './state.js';
+import { type ClusterState, ClusterStateSchema } from './state.js';
 import { validateClusterName, validateSpec } from './validate.js';
 
 /**
@@ -16,6 +16,15 @@ import { validateClusterName, validateSpec } from './validate.js';
  *   cache/   current
  * Directories are 0700 and every file 0600: cluster.yaml may hold passwords, pki/ holds CA keys.
  */
+
+/** A store file that exists but cannot be used: names the file, what is wrong and the fix. */
+function corrupt(path: string, what: string, fix: string): KubeonError {
+  return new KubeonError(`${path} is damaged: ${what}`, { exitCode: ExitCode.badInput, hint: fix });
+}
+
+function firstLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0]!;
+}
 
 export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.KUBEON_HOME ? resolve(env.KUBEON_HOME) : join(homedir(), '.kubeon');
@@ -108,7 +117,15 @@ export class Store {
   async readSpec(name: string): Promise<ClusterSpec> {
     const paths = await this.requireCluster(name);
     const text = await readFile(paths.spec, 'utf8');
-    return validateSpec(YAML.parse(text), paths.spec).spec;
+    let doc: unknown;
+    try {
+      doc = YAML.parse(text);
+    } catch (err) {
+      throw corrupt(paths.spec, `not valid YAML: ${firstLine(err)}`, 'fix the YAML (kubeon view schema)');
+    }
+    if (!doc || typeof doc !== 'object')
+      throw corrupt(paths.spec, 'empty or not a mapping', 'restore the cluster spec (kubeon view schema)');
+    return validateSpec(doc, paths.spec).spec;
   }
 
   async writeSpec(spec: ClusterSpec): Promise<void> {
@@ -120,12 +137,28 @@ export class Store {
   }
 
   async readState(name: string): Promise<ClusterState | undefined> {
+    const path = this.paths(name).state;
+    let text: string;
     try {
-      return JSON.parse(await readFile(this.paths(name).state, 'utf8')) as ClusterState;
+      text = await readFile(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    const fix = `repair it, or move it aside to start a new journal (kubeon then re-checks every step)`;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw corrupt(path, `not valid JSON: ${firstLine(err)}`, fix);
+    }
+    const parsed = ClusterStateSchema.safeParse(doc);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const at = issue.path.map(String).join('.') || '(top level)';
+      throw corrupt(path, `${at}: ${issue.message}`, fix);
+    }
+    return parsed.data;
   }
 
   async writeState(name: string, state: ClusterState): Promise<void> {

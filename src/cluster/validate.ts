@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import { badInput, type KubeonError } from '../core/errors.js';
+import { didYouMean, plural } from '../core/suggest.js';
 import { type Cidr, cidrContains, cidrsOverlap, ipFamily, parseCidr } from './net.js';
+import { SECRET_KEYS } from './redact.js';
 import {
   type ClusterSpec,
   type ClusterSpecInput,
@@ -8,6 +10,7 @@ import {
   type NodeSpec,
   type SshAuth,
 } from './spec.js';
+import { fieldsAt } from './spec-doc.js';
 
 /**
  * Meaning checks on a cluster spec. Each failure is a one-line KubeonError (exit 2) that names the bad
@@ -18,7 +21,6 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const VERSION = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
-const GO_DURATION = /^([1-9]\d*)h$/;
 const URL_MIRROR = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 
 export function validateClusterName(name: string): string {
@@ -66,40 +68,37 @@ export function validateIp(ip: string, where: string): 4 | 6 {
   return family;
 }
 
-function validatePort(port: number, where: string): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw badInput(`port ${port} (${where}) is out of range`, 'use a port between 1 and 65535');
-  }
-}
-
-function validateCidr(text: string, where: string): Cidr {
+function validateCidr(text: string, path: string, origin: SpecOrigin): Cidr {
   const c = parseCidr(text);
   if (!c)
-    throw badInput(`"${text}" (${where}) is not a CIDR`, 'write it as address/prefix, e.g. 10.96.0.0/12');
+    throw origin.fail(
+      path,
+      `"${text}" (${origin.where(path)}) is not a CIDR`,
+      'write it as address/prefix, e.g. 10.96.0.0/12',
+    );
   if (!c.aligned) {
-    throw badInput(`"${text}" (${where}) has host bits set`, `use the network address ${c.network}`);
+    throw origin.fail(
+      path,
+      `"${text}" (${origin.where(path)}) has host bits set`,
+      `use the network address ${c.network}`,
+    );
   }
   return c;
 }
 
-function validateSsh(auth: SshAuth, where: string): void {
-  if (auth.port !== undefined) validatePort(auth.port, `${where}.port`);
+function validateSsh(auth: SshAuth, path: string, origin: SpecOrigin): void {
   if (auth.user !== undefined && !SSH_USER.test(auth.user)) {
-    throw badInput(
-      `SSH user "${auth.user}" (${where}.user) is not a valid user name`,
+    throw origin.fail(
+      `${path}.user`,
+      `SSH user "${auth.user}" (${origin.where(`${path}.user`)}) is not a valid user name`,
       'use a plain login name such as root or ops',
     );
   }
   if (auth.password !== undefined && auth.passwordFrom !== undefined) {
-    throw badInput(`${where} has both password and passwordFrom`, 'keep only one of them');
-  }
-}
-
-function validateDuration(text: string, where: string): void {
-  if (!GO_DURATION.test(text)) {
-    throw badInput(
-      `validity "${text}" (${where}) is not a whole number of hours`,
-      'write it like 876000h (100 years)',
+    throw origin.fail(
+      `${path}.passwordFrom`,
+      `${path} has both password and passwordFrom`,
+      'keep only one of them',
     );
   }
 }
@@ -112,8 +111,46 @@ export function validateMirror(m: string, where: string): void {
   );
 }
 
+/** `masters[0].ip` -> `masters.ip`: the path `kubeon explain` takes. */
+export function explainPath(path: string): string {
+  return path.replace(/\[\d+\]/g, '');
+}
+
+/** `masters[0].ip` from a zod issue path. */
+function pathText(path: readonly PropertyKey[]): string {
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
+}
+
+/**
+ * Names where a value came from: the flag that set it, else the file and field, else the field.
+ * Every fix points to `kubeon explain FIELD`, which the binary's users have (unlike the README).
+ */
+export class SpecOrigin {
+  constructor(
+    readonly source = 'cluster spec',
+    readonly flags: ReadonlyMap<string, string> = new Map(),
+  ) {}
+
+  where(path: string): string {
+    const flag = this.flags.get(path);
+    if (flag) return flag;
+    return this.source === 'cluster spec' || this.source === 'command line'
+      ? path
+      : `${this.source}: ${path}`;
+  }
+
+  fail(path: string, message: string, fix: string): KubeonError {
+    const field = explainPath(path);
+    return badInput(message, `${fix}; see kubeon explain${field ? ` ${field}` : ''}`);
+  }
+}
+
 /** Turns the first schema problem into the one-line error users see. */
-export function schemaError(error: z.ZodError, source: string, input?: unknown): KubeonError {
+export function schemaError(error: z.ZodError, source: string | SpecOrigin, input?: unknown): KubeonError {
+  const origin = typeof source === 'string' ? new SpecOrigin(source) : source;
   const issue = error.issues[0]!;
   let value: unknown = input;
   for (const key of issue.path)
@@ -121,21 +158,24 @@ export function schemaError(error: z.ZodError, source: string, input?: unknown):
       value && typeof value === 'object'
         ? (value as Record<PropertyKey, unknown>)[key as PropertyKey]
         : undefined;
-  const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
-  const path = issue.path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-    .join('')
-    .replace(/^\./, '');
+  const secret = SECRET_KEYS.has(String(issue.path.at(-1)));
+  const shown =
+    value === undefined || typeof value === 'object' || secret ? '' : ` (got ${JSON.stringify(value)})`;
+  const path = pathText(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.join(', ');
+    const key = issue.keys[0]!;
+    const known = fieldsAt(issue.path as (string | number)[]);
+    const field = path ? `${path}.${key}` : key;
+    const where = origin.source === 'cluster spec' ? '' : `${origin.source}: `;
     return badInput(
-      `${source}: unknown field ${keys}${path ? ` in ${path}` : ''}`,
-      'remove it or fix its spelling (see README "cluster.yaml reference")',
+      `${where}unknown field ${field}`,
+      `${didYouMean(key, known)}fields here: ${known.join(', ')}; see kubeon explain${path ? ` ${explainPath(path)}` : ''}`,
     );
   }
-  return badInput(
-    `${source}: ${path || '(top level)'}: ${issue.message}${shown}`,
-    'see README "cluster.yaml reference"',
+  return origin.fail(
+    path,
+    `${origin.where(path || '(top level)')}: ${issue.message}${shown}`,
+    'fix the value',
   );
 }
 
@@ -144,10 +184,20 @@ export interface Validated {
   warnings: string[];
 }
 
-/** Parses raw input (already merged from file and flags) and checks every rule. */
-export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluster spec'): Validated {
+/**
+ * Parses raw input (already merged from file and flags) and checks every rule. `source` names the
+ * file (or "command line"); `flags` maps field paths to the flag that set them, so an error names
+ * what the user typed.
+ */
+export function validateSpec(
+  input: ClusterSpecInput | unknown,
+  source = 'cluster spec',
+  flags: ReadonlyMap<string, string> = new Map(),
+): Validated {
+  const origin = new SpecOrigin(source, flags);
+  const at = (path: string) => origin.where(path);
   const parsed = ClusterSpecSchema.safeParse(input);
-  if (!parsed.success) throw schemaError(parsed.error, source, input);
+  if (!parsed.success) throw schemaError(parsed.error, origin, input);
   const spec = parsed.data;
   const warnings: string[] = [];
 
@@ -159,65 +209,65 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
   }
   if (spec.masters.length % 2 === 0) {
     warnings.push(
-      `${spec.masters.length} masters: etcd tolerates no more failures than with ${spec.masters.length - 1}; an odd count is recommended`,
+      `${plural(spec.masters.length, 'master')}: etcd tolerates no more failures than with ${spec.masters.length - 1}; an odd count is recommended`,
     );
   }
 
-  validateSsh(spec.ssh.defaults, 'ssh.defaults');
-  validateSsh(spec.ssh.masters, 'ssh.masters');
-  validateSsh(spec.ssh.workers, 'ssh.workers');
-  if (spec.ssh.bastion) {
-    validateSsh(spec.ssh.bastion, 'ssh.bastion');
+  for (const level of ['defaults', 'masters', 'workers', 'bastion'] as const) {
+    const auth = spec.ssh[level];
+    if (auth) validateSsh(auth, `ssh.${level}`, origin);
   }
 
   const byIp = new Map<string, string>();
   const byName = new Map<string, string>();
-  const check = (n: NodeSpec, where: string) => {
-    validateIp(n.ip, `${where}.ip`);
-    validateSsh(n, where);
+  const check = (n: NodeSpec, path: string) => {
+    validateIp(n.ip, at(`${path}.ip`));
+    validateSsh(n, path, origin);
     const key = ipFamily(n.ip) === 6 ? n.ip.toLowerCase() : n.ip;
     const prev = byIp.get(key);
     if (prev)
       throw badInput(
-        `duplicate IP ${n.ip}: ${prev} and ${where}`,
+        `duplicate IP ${n.ip}: ${prev} and ${path}`,
         'each node needs its own address; remove the repeated one',
       );
-    byIp.set(key, where);
+    byIp.set(key, path);
     if (n.name !== undefined) {
-      validateNodeName(n.name, `${where}.name`);
+      validateNodeName(n.name, at(`${path}.name`));
       const prevName = byName.get(n.name);
       if (prevName)
         throw badInput(
-          `duplicate node name "${n.name}": ${prevName} and ${where}`,
+          `duplicate node name "${n.name}": ${prevName} and ${path}`,
           'give every node a different name',
         );
-      byName.set(n.name, where);
+      byName.set(n.name, path);
     }
-    for (const [k, v] of Object.entries(n.labels ?? {})) validateLabel(k, v, `${where}.labels`);
+    for (const [k, v] of Object.entries(n.labels ?? {})) validateLabel(k, v, at(`${path}.labels`));
   };
   for (const [i, n] of spec.masters.entries()) check(n, `masters[${i}]`);
   for (const [i, n] of spec.workers.entries()) check(n, `workers[${i}]`);
 
   const cp = spec.controlPlane;
-  validatePort(cp.port, 'controlPlane.port (--lb-port)');
   if (cp.endpoint.length > 253 || !DNS1123_SUBDOMAIN.test(cp.endpoint) || ipFamily(cp.endpoint) !== 0) {
-    throw badInput(
-      `control-plane endpoint "${cp.endpoint}" is not a DNS name`,
-      'give a name such as apiserver.cluster.local (--lb-domain); put an address in --lb-ip',
+    throw origin.fail(
+      'controlPlane.endpoint',
+      `control-plane endpoint "${cp.endpoint}" (${at('controlPlane.endpoint')}) is not a DNS name`,
+      'give a name such as apiserver.cluster.local; put an address in controlPlane.lbIp (--lb-ip)',
     );
   }
   if (cp.lbIp !== undefined) {
-    validateIp(cp.lbIp, 'controlPlane.lbIp (--lb-ip)');
+    validateIp(cp.lbIp, at('controlPlane.lbIp'));
     if (cp.mode !== 'external') {
-      throw badInput(
-        `--lb-ip ${cp.lbIp} is set but the HA mode is ${cp.mode}`,
-        'drop --lb-mode, or use --lb-mode external with --lb-ip',
+      throw origin.fail(
+        'controlPlane.mode',
+        `${at('controlPlane.lbIp')} ${cp.lbIp} is set but the HA mode (${at('controlPlane.mode')}) is ${cp.mode}`,
+        'drop the mode, or set it to external with the load balancer address',
       );
     }
   } else if (cp.mode === 'external') {
-    throw badInput(
-      'HA mode external needs the load balancer address',
-      'give --lb-ip ADDRESS (and --lb-port if not 6443)',
+    throw origin.fail(
+      'controlPlane.lbIp',
+      `HA mode external (${at('controlPlane.mode')}) needs the load balancer address`,
+      'give --lb-ip ADDRESS (controlPlane.lbIp) and --lb-port if not 6443',
     );
   }
   for (const san of cp.certSANs) {
@@ -225,72 +275,68 @@ export function validateSpec(input: ClusterSpecInput | unknown, source = 'cluste
       ipFamily(san) === 0 &&
       !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(san)
     ) {
-      throw badInput(
-        `certificate SAN "${san}" is neither an IP nor a DNS name`,
+      throw origin.fail(
+        'controlPlane.certSANs',
+        `certificate SAN "${san}" (${at('controlPlane.certSANs')}) is neither an IP nor a DNS name`,
         'give names like api.example.com or addresses',
       );
     }
   }
 
   const net = spec.network;
-  const svc = validateCidr(net.serviceCIDR, 'network.serviceCIDR (--svc-cidr)');
-  const pod = validateCidr(net.podCIDR, 'network.podCIDR (--pod-cidr)');
-  if (svc.family === 4 && svc.bits < 12) {
-    throw badInput(
-      `service CIDR ${net.serviceCIDR} is larger than kube-apiserver allows`,
-      'use a prefix of /12 or longer, e.g. 10.96.0.0/12',
-    );
-  }
-  if (svc.family === 6 && svc.bits < 108) {
-    throw badInput(
-      `service CIDR ${net.serviceCIDR} is larger than kube-apiserver allows`,
-      'use an IPv6 prefix of /108 or longer',
+  const svc = validateCidr(net.serviceCIDR, 'network.serviceCIDR', origin);
+  const pod = validateCidr(net.podCIDR, 'network.podCIDR', origin);
+  if ((svc.family === 4 && svc.bits < 12) || (svc.family === 6 && svc.bits < 108)) {
+    throw origin.fail(
+      'network.serviceCIDR',
+      `service CIDR ${net.serviceCIDR} (${at('network.serviceCIDR')}) is larger than kube-apiserver allows`,
+      svc.family === 4
+        ? 'use a prefix of /12 or longer, e.g. 10.96.0.0/12'
+        : 'use an IPv6 prefix of /108 or longer',
     );
   }
   if (cidrsOverlap(svc, pod)) {
-    throw badInput(
+    throw origin.fail(
+      'network.podCIDR',
       `service CIDR ${net.serviceCIDR} overlaps pod CIDR ${net.podCIDR}`,
       'choose ranges that do not overlap, e.g. --svc-cidr 10.96.0.0/12 --pod-cidr 10.244.0.0/16',
     );
   }
   for (const [ip, where] of byIp) {
-    for (const [c, flag] of [
-      [svc, '--svc-cidr'],
-      [pod, '--pod-cidr'],
+    for (const [c, path, flag] of [
+      [svc, 'network.serviceCIDR', '--svc-cidr'],
+      [pod, 'network.podCIDR', '--pod-cidr'],
     ] as const) {
       if (cidrContains(c, ip)) {
-        throw badInput(
-          `node address ${ip} (${where}) lies inside ${flag} ${c.text}`,
+        throw origin.fail(
+          path,
+          `node address ${ip} (${at(`${where}.ip`)}) lies inside ${flag} ${c.text} (${path})`,
           `choose a ${flag} range that does not contain node addresses`,
         );
       }
     }
   }
   if (net.dnsDomain.length > 253 || !DNS1123_SUBDOMAIN.test(net.dnsDomain)) {
-    throw badInput(`DNS domain "${net.dnsDomain}" is not a DNS name`, 'use e.g. cluster.local');
+    throw origin.fail(
+      'network.dnsDomain',
+      `DNS domain "${net.dnsDomain}" (${at('network.dnsDomain')}) is not a DNS name`,
+      'use e.g. cluster.local',
+    );
   }
   const range = /^(\d+)-(\d+)$/.exec(net.nodePortRange);
   const lo = Number(range?.[1]);
   const hi = Number(range?.[2]);
   if (!range || lo < 1 || hi > 65535 || lo >= hi) {
-    throw badInput(
-      `NodePort range "${net.nodePortRange}" is not LOW-HIGH within 1-65535`,
+    throw origin.fail(
+      'network.nodePortRange',
+      `NodePort range "${net.nodePortRange}" (${at('network.nodePortRange')}) is not LOW-HIGH within 1-65535`,
       'use e.g. 30000-32767',
     );
   }
   if (net.proxyMode === 'ipvs') {
     warnings.push('kube-proxy IPVS mode needs the ip_vs kernel modules on every node');
   }
-
-  if (spec.kubelet.maxPods < 1 || spec.kubelet.maxPods > 10000) {
-    throw badInput(
-      `max pods ${spec.kubelet.maxPods} is out of range`,
-      'use a number between 1 and 10000 (kubelet default 110)',
-    );
-  }
-  for (const [i, m] of spec.artifacts.mirrors.entries()) validateMirror(m, `artifacts.mirrors[${i}]`);
-  validateDuration(spec.pki.certValidity, 'pki.certValidity');
-  validateDuration(spec.pki.caValidity, 'pki.caValidity');
+  for (const [i, m] of spec.artifacts.mirrors.entries()) validateMirror(m, at(`artifacts.mirrors[${i}]`));
 
   return { spec, warnings };
 }

@@ -91,6 +91,8 @@ export interface ExecResult {
   stderr: string;
   /** The client-side deadline passed and the channel was closed. */
   deadlineHit: boolean;
+  /** The connection went away before the command's exit status arrived. */
+  lost: boolean;
 }
 
 export interface ExecOptions {
@@ -208,6 +210,8 @@ export class NodeConnection {
       let exitCode: number | null = null;
       let signal: string | undefined;
       let deadlineHit = false;
+      let lost = false;
+      let exited = false;
       let settled = false;
       const settle = () => {
         if (settled) return;
@@ -216,7 +220,7 @@ export class NodeConnection {
         this.client.off('close', onLost);
         outLines?.end();
         errLines?.end();
-        resolve({ exitCode, signal, stdout: out.text(), stderr: err.text(), deadlineHit });
+        resolve({ exitCode, signal, stdout: out.text(), stderr: err.text(), deadlineHit, lost });
       };
       const timer =
         opts.deadlineMs === undefined
@@ -241,10 +245,16 @@ export class NodeConnection {
         errLines?.push(b);
       });
       channel.on('exit', (code: number | null, sig?: string) => {
+        exited = true;
         exitCode = code;
         signal = sig ?? undefined;
       });
-      const onLost = () => channel.close();
+      const onLost = () => {
+        if (!exited && !deadlineHit) lost = true;
+        channel.close();
+        // ssh2 may never close a channel of a dead connection: settle here rather than wait.
+        settle();
+      };
       this.client.once('close', onLost);
       channel.on('close', settle);
       channel.end(opts.stdin ?? '');
@@ -459,7 +469,7 @@ async function connectOnce(e: Endpoint, o: ConnectOptions, plan: Awaited<ReturnT
           return true;
         }
         hostKeyError = new NodeError(
-          'hostkey',
+          'hostkey-changed',
           `host key of ${e.name} (${e.host}:${e.port}) changed: pinned ${verdict.pinned.join(', ')}, offered ${verdict.offered}; refusing to connect. If the node was reinstalled, accept the new key with --accept-new-hostkey ${e.name}`,
         );
         return false;
@@ -478,6 +488,7 @@ export async function connectNode(e: Endpoint, o: ConnectOptions): Promise<NodeC
   try {
     return await withRetry(() => connectOnce(e, o, plan), {
       policy: o.retry,
+      totalMs: o.connectTimeoutMs,
       retryable: (err) => !(err instanceof NodeError) && isTransientConnectError(err),
       ...(o.onRetry ? { onRetry: o.onRetry } : {}),
     });

@@ -4,7 +4,13 @@ import type { Duplex } from 'node:stream';
 import pLimit from 'p-limit';
 import { shq } from '../core/quote.js';
 import { KeyCache } from './auth.js';
-import { type ConnectOptions, connectNode, type HostKeyPolicy, type NodeConnection } from './connection.js';
+import {
+  type ConnectOptions,
+  connectNode,
+  type ExecResult,
+  type HostKeyPolicy,
+  type NodeConnection,
+} from './connection.js';
 import type { FleetLogger } from './log.js';
 import {
   type LocalTree,
@@ -18,12 +24,13 @@ import {
   upload,
 } from './put.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { KILL_GRACE_S, runCommandLine, type Script } from './script.js';
+import { KILL_GRACE_S, runCommandLine, type Script, scriptPath } from './script.js';
 import {
   type FleetTarget,
   failureOf,
   type JumpHost,
   NodeError,
+  type NodeFailure,
   type PutResult,
   type RunResult,
 } from './types.js';
@@ -77,22 +84,54 @@ export const DEFAULT_STEP_TIMEOUT_MS = 10 * 60_000;
 /** Slack for the client-side deadline beyond the remote timeout and its kill grace. */
 const DEADLINE_SLACK_MS = (KILL_GRACE_S + 5) * 1000;
 
-function slug(text: string): string {
-  return (
-    text
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-|-$/g, '')
-      .slice(0, 40) || 'step'
-  );
-}
-
 function tailLines(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join('\n');
 }
 
 function sudoFailure(stderr: string): boolean {
   return /^sudo: .*(password|sudoers|terminal is required|tty)/m.test(stderr);
+}
+
+/** Whether a step runs through sudo: when asked, and always for a login that is not root. */
+function viaSudo(t: FleetTarget, asked: boolean | undefined): boolean {
+  return Boolean(asked) || t.user !== 'root';
+}
+
+function resultOf(t: FleetTarget, r: ExecResult, started: number): RunResult {
+  return {
+    node: t.name,
+    ip: t.host,
+    exitCode: r.exitCode,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    durationMs: Date.now() - started,
+  };
+}
+
+/** What went wrong with a finished command, if anything: one rule for every kind of step. */
+function classify(
+  t: FleetTarget,
+  r: ExecResult,
+  c: { purpose: string; sudo: boolean; timeoutMs: number; overran: boolean },
+): NodeFailure | undefined {
+  if (c.overran)
+    return {
+      kind: 'timeout',
+      message: `${c.purpose} did not finish within ${Math.round(c.timeoutMs / 1000)} s; its processes were killed`,
+    };
+  // Neither an exit status nor a signal: the node or the network went away mid-command.
+  if (r.lost) return { kind: 'unreachable', message: `connection lost during ${c.purpose}` };
+  if (r.exitCode === 0) return undefined;
+  if (c.sudo && sudoFailure(r.stderr))
+    return {
+      kind: 'auth',
+      message: `sudo as ${t.user} failed: ${tailLines(r.stderr, 1)}${t.sudoPassword === undefined ? ' (no sudo password configured)' : ''}`,
+    };
+  const last = tailLines(r.stderr, 1);
+  return {
+    kind: 'failed',
+    message: `${c.purpose} exited with ${r.exitCode ?? `signal ${r.signal}`}${last ? `: ${last}` : ''}`,
+  };
 }
 
 /**
@@ -229,23 +268,9 @@ export class Fleet {
               deadlineMs: timeoutMs,
               ...(withPassword ? { stdin: `${t.sudoPassword}\n` } : {}),
             });
-            result = {
-              node: t.name,
-              ip: t.host,
-              exitCode: r.exitCode,
-              stdout: r.stdout,
-              stderr: r.stderr,
-              durationMs: Date.now() - started,
-            };
-            if (r.deadlineHit)
-              result.error = { kind: 'timeout', message: `${purpose} timed out after ${timeoutMs} ms` };
-            else if (r.exitCode !== 0 && sudo && sudoFailure(r.stderr))
-              result.error = { kind: 'auth', message: `sudo as ${t.user} failed: ${tailLines(r.stderr, 1)}` };
-            else if (r.exitCode !== 0)
-              result.error = {
-                kind: 'failed',
-                message: `${purpose}: exit code ${r.exitCode ?? r.signal}: ${tailLines(r.stderr, 1)}`,
-              };
+            result = resultOf(t, r, started);
+            const error = classify(t, r, { purpose, sudo, timeoutMs, overran: r.deadlineHit });
+            if (error) result.error = error;
           } catch (err) {
             result = this.failed(t, started, err);
           }
@@ -309,12 +334,12 @@ export class Fleet {
   private async runOne(t: FleetTarget, s: Script, seq: number, opts: RunOptions): Promise<RunResult> {
     const started = Date.now();
     const timeoutMs = opts.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
-    const sudo = Boolean(opts.sudo) || t.user !== 'root';
+    const sudo = viaSudo(t, opts.sudo);
     let result: RunResult;
     try {
       const conn = await this.connection(t);
       const dir = await conn.tempDir();
-      const path = `${dir}/${seq}-${slug(s.purpose)}.sh`;
+      const path = scriptPath(dir, seq);
       await conn
         .sftpCall<void>((sftp, cb) => sftp.writeFile(path, s.text, { mode: 0o700 }, cb))
         .catch((err: Error) => {
@@ -330,34 +355,12 @@ export class Fleet {
         },
       );
       conn.sftpCall<void>((sftp, cb) => sftp.unlink(path, cb)).catch(() => undefined);
-      const durationMs = Date.now() - started;
-      result = {
-        node: t.name,
-        ip: t.host,
-        exitCode: r.exitCode,
-        stdout: r.stdout,
-        stderr: r.stderr,
-        durationMs,
-      };
+      result = resultOf(t, r, started);
+      // timeout(1) exits 124 (TERM) or 137 (KILL after the grace) when the step overran.
       const overran =
-        r.deadlineHit || ((r.exitCode === 124 || r.exitCode === 137) && durationMs >= timeoutMs);
-      if (overran) {
-        result.error = {
-          kind: 'timeout',
-          message: `"${s.purpose}" did not finish within ${Math.round(timeoutMs / 1000)} s; its processes were killed`,
-        };
-      } else if (r.exitCode !== 0 && sudo && sudoFailure(r.stderr)) {
-        result.error = {
-          kind: 'auth',
-          message: `sudo as ${t.user} failed: ${tailLines(r.stderr, 1)}${t.sudoPassword === undefined ? ' (no sudo password configured)' : ''}`,
-        };
-      } else if (r.exitCode !== 0) {
-        const last = tailLines(r.stderr, 1);
-        result.error = {
-          kind: 'failed',
-          message: `"${s.purpose}" exited with ${r.exitCode ?? `signal ${r.signal}`}${last ? `: ${last}` : ''}`,
-        };
-      }
+        r.deadlineHit || ((r.exitCode === 124 || r.exitCode === 137) && result.durationMs >= timeoutMs);
+      const error = classify(t, r, { purpose: `"${s.purpose}"`, sudo, timeoutMs, overran });
+      if (error) result.error = error;
     } catch (err) {
       result = this.failed(t, started, err);
     }
@@ -413,7 +416,7 @@ export class Fleet {
     onBytes: (n: number, sent: boolean) => void,
   ): Promise<PutResult> {
     const started = Date.now();
-    const sudo = Boolean(opts.sudo) || t.user !== 'root';
+    const sudo = viaSudo(t, opts.sudo);
     const stepOpts = { sudo, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
     const result: PutResult = { node: t.name, ip: t.host, sent: 0, skipped: 0, bytes: 0, durationMs: 0 };
     let accounted = 0;
@@ -426,7 +429,9 @@ export class Fleet {
         : plan.finals;
       const conn = await this.connection(t);
       const session = await conn.sftp();
-      const stage = sudo ? await conn.tempDir() : undefined;
+      // Uploads always land in the connection's private directory, which close() and the next run's
+      // sweep remove: an upload cut off (node lost, kubeon killed) leaves nothing beside the destination.
+      const stage = await conn.tempDir();
       const placements: Placement[] = [];
       const chmods: { final: string; mode: string }[] = [];
       for (const [i, f] of tree.files.entries()) {
@@ -444,7 +449,7 @@ export class Fleet {
           posix.dirname(final),
           `.${posix.basename(final)}.kubeon-${randomBytes(4).toString('hex')}.tmp`,
         );
-        const staged = stage ? `${stage}/${i}.up` : tmp;
+        const staged = `${stage}/${i}.up`;
         await upload(session, f, staged, (n) => {
           accounted += n;
           onBytes(n, true);
@@ -461,8 +466,9 @@ export class Fleet {
         result.bytes += f.size;
         placements.push({ staged, tmp, final, mode, sha256: f.sha256 });
       }
-      if (placements.length || chmods.length) {
-        const placed = await this.runOne(t, renderPlace(placements, chmods), ++this.seq, stepOpts);
+      const links = tree.links.map((l) => ({ final: posix.join(plan.dest, l.rel), target: l.target }));
+      if (placements.length || chmods.length || links.length) {
+        const placed = await this.runOne(t, renderPlace(placements, chmods, links), ++this.seq, stepOpts);
         if (placed.error) throw new NodeError(placed.error.kind, placed.error.message);
       }
     } catch (err) {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, readlink, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { badInput } from '../core/errors.js';
+import { fileProblem } from '../core/file-errors.js';
 import type { SftpSession } from './connection.js';
 import { type Script, script, sh } from './script.js';
 
@@ -20,6 +21,8 @@ export interface LocalTree {
   kind: 'file' | 'dir';
   root: string;
   files: LocalFile[];
+  /** Symbolic links under the root, copied as links (target as written, not followed). */
+  links: { rel: string; target: string }[];
   /** Directories under the root, relative, parents before children. */
   dirs: string[];
   bytes: number;
@@ -36,17 +39,16 @@ export async function scanLocal(src: string): Promise<LocalTree> {
   try {
     st = await stat(src);
   } catch (err) {
-    throw badInput(
-      `cannot read ${src}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      'give an existing local file or directory',
-    );
+    throw badInput(fileProblem(src, err), 'give an existing local file or directory');
   }
   if (st.isFile()) {
     const file = { rel: '', path: src, size: st.size, mode: st.mode & 0o7777, sha256: await sha256File(src) };
-    return { kind: 'file', root: src, files: [file], dirs: [], bytes: st.size };
+    return { kind: 'file', root: src, files: [file], links: [], dirs: [], bytes: st.size };
   }
   if (!st.isDirectory()) throw badInput(`${src} is neither a file nor a directory`, 'copy regular files');
   const files: LocalFile[] = [];
+  const links: LocalTree['links'] = [];
+  const special: string[] = [];
   const dirs: string[] = [];
   const walk = async (dir: string, rel: string): Promise<void> => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
@@ -61,11 +63,21 @@ export async function scanLocal(src: string): Promise<LocalTree> {
       } else if (e.isFile()) {
         const s = await stat(p);
         files.push({ rel: r, path: p, size: s.size, mode: s.mode & 0o7777, sha256: await sha256File(p) });
+      } else if (e.isSymbolicLink()) {
+        links.push({ rel: r, target: await readlink(p) });
+      } else {
+        special.push(p);
       }
     }
   };
   await walk(src, '');
-  return { kind: 'dir', root: src, files, dirs, bytes: files.reduce((n, f) => n + f.size, 0) };
+  // Nothing is skipped silently: a FIFO, socket or device has no content to copy.
+  if (special.length)
+    throw badInput(
+      `${src} holds ${special.length} FIFO, socket or device file(s), which cannot be copied: ${special.slice(0, 5).join(', ')}`,
+      'copy a directory of regular files, directories and symbolic links',
+    );
+  return { kind: 'dir', root: src, files, links, dirs, bytes: files.reduce((n, f) => n + f.size, 0) };
 }
 
 export function octal(mode: number): string {
@@ -168,19 +180,27 @@ export interface Placement {
 export function renderPlace(
   placements: readonly Placement[],
   chmods: readonly { final: string; mode: string }[],
+  links: readonly { final: string; target: string }[] = [],
 ): Script {
   return script(
-    `place ${placements.length} file(s)`,
+    `place ${placements.length} file(s)${links.length ? `, ${links.length} link(s)` : ''}`,
     SUM,
+    // The temporary name beside the destination exists only while this script runs: removed if it stops.
+    sh`tmp=`,
+    sh`trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT`,
+    sh`trap 'exit 143' TERM HUP INT`,
     sh`place() {`,
-    sh`  if [ "$1" != "$2" ]; then cp -- "$1" "$2"; rm -f -- "$1"; fi`,
+    sh`  tmp=$2`,
+    sh`  mv -f -- "$1" "$2"`,
     sh`  got=$(sum "$2")`,
     sh`  if [ "$got" != "$5" ]; then rm -f -- "$2"; echo "sha256 mismatch for $3: expected $5, got $got" >&2; exit 3; fi`,
     sh`  chmod -- "$4" "$2"`,
     sh`  mv -f -- "$2" "$3"`,
+    sh`  tmp=`,
     sh`}`,
     ...placements.map((p) => sh`place ${p.staged} ${p.tmp} ${p.final} ${p.mode} ${p.sha256}`),
     ...chmods.map((c) => sh`chmod -- ${c.mode} ${c.final}`),
+    ...links.map((l) => sh`ln -sfn -- ${l.target} ${l.final}`),
   );
 }
 

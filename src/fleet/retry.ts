@@ -49,15 +49,21 @@ export async function withRetry<T>(
     sleep?: (ms: number) => Promise<void>;
     random?: () => number;
     onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+    /** A hard bound on the whole: no attempt starts after this many ms (--connect-timeout). */
+    totalMs?: number;
+    now?: () => number;
   },
 ): Promise<T> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = opts.now ?? Date.now;
+  const started = now();
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (err) {
       if (attempt + 1 >= opts.policy.attempts || !opts.retryable(err)) throw err;
       const delay = backoffDelay(attempt, opts.policy, opts.random);
+      if (opts.totalMs !== undefined && now() - started + delay >= opts.totalMs) throw err;
       opts.onRetry?.(err, attempt + 1, delay);
       await sleep(delay);
     }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { shq } from '../core/quote.js';
 
 /**
@@ -48,6 +49,14 @@ export function script(purpose: string, ...lines: ShellFragment[]): Script {
   // otherwise be readable by the script's commands.
   const body = lines.map((l) => l.text).join('\n');
   return { purpose, text: `exec </dev/null\n${body}\n` };
+}
+
+/**
+ * Where an uploaded script lives on the node: a sequence number and random hex, never the command's text,
+ * which `ps` on the node would show to every user (an exec'd command line may carry a password).
+ */
+export function scriptPath(dir: string, seq: number): string {
+  return `${dir}/${seq}-${randomBytes(4).toString('hex')}.sh`;
 }
 
 /** Seconds for coreutils `timeout`: whole seconds, at least 1. */

@@ -1,5 +1,5 @@
 /** What went wrong on one node, in the words a summary line uses. */
-export type FailureKind = 'unreachable' | 'auth' | 'hostkey' | 'timeout' | 'failed';
+export type FailureKind = 'unreachable' | 'auth' | 'hostkey-changed' | 'timeout' | 'failed';
 
 export interface NodeFailure {
   kind: FailureKind;

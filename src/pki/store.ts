@@ -328,3 +328,33 @@ export async function ensureClusterPki(
 export function pkiExists(pkiDir: string): boolean {
   return existsSync(join(pkiDir, 'ca.crt'));
 }
+
+/** CN of the etcd client certificate the control machine holds for `kubeon etcd`, `del` and `upgrade`. */
+export const CONTROL_ETCD_CLIENT_CN = 'kubeon-etcd-client';
+
+/**
+ * The control machine's own etcd client pair (pki/control/etcd-client.*), signed by the cluster's
+ * etcd CA, so kubeon reads and changes membership and takes snapshots through the etcd API without
+ * borrowing a master's apiserver-etcd-client key. Refuses to act on a cluster without a PKI rather
+ * than minting a new etcd CA that no member trusts.
+ */
+export async function ensureControlEtcdClient(
+  pkiDir: string,
+  spec: ClusterSpec,
+  now: Date,
+): Promise<{ ca: string; cert: string; key: string }> {
+  if (!existsSync(join(pkiDir, 'etcd', 'ca.crt'))) {
+    throw new KubeonError(`cluster "${spec.name}" has no etcd CA in ${pkiDir}`, {
+      hint: 'restore the cluster directory from a backup, or run kubeon create first',
+    });
+  }
+  const [ca] = await ensureCa(pkiDir, 'etcd-ca', spec, now);
+  const dir = join(pkiDir, 'control');
+  const want: LeafRequest = { cn: CONTROL_ETCD_CLIENT_CN, o: [], usages: ['clientAuth'], dns: [], ips: [] };
+  await ensureLeaf(dir, 'etcd-client', want, ca, issueOptions(spec, now, false));
+  const [cert, key] = await Promise.all([
+    readFile(join(dir, 'etcd-client.crt'), 'utf8'),
+    readFile(join(dir, 'etcd-client.key'), 'utf8'),
+  ]);
+  return { ca: ca.certPem, cert, key };
+}

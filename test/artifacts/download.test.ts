@@ -6,7 +6,12 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildMirrorTree, type TreeManifest } from '../../lab/mirror/build.js';
+import {
+  buildMirrorTree,
+  readTreeManifest,
+  type TreeManifest,
+  trustedDigestsText,
+} from '../../lab/mirror/build.js';
 import { type Mirror, startMirror } from '../../lab/mirror/server.js';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
 import { checkVersionSupported } from '../../src/artifacts/catalog.js';
@@ -23,12 +28,20 @@ let upstream: Mirror;
 let a: Mirror;
 let b: Mirror;
 let home: string;
+/** The lab's own list of trusted digests: the stand-ins are not upstream's bytes. */
+let trustedDigests: string;
 
 const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
 const digestOf = (p: string) => tree.files.find((f) => f.path === p)!.sha256;
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { KUBEON_HOME: home, KUBEON_CHECKSUM_SOURCE: upstream.url, PATH: process.env.PATH, ...extra };
+  return {
+    KUBEON_HOME: home,
+    KUBEON_TRUSTED_DIGESTS: trustedDigests,
+    KUBEON_CHECKSUM_SOURCE: upstream.url,
+    PATH: process.env.PATH,
+    ...extra,
+  };
 }
 
 const download = (args: string[], e = env()) =>
@@ -40,6 +53,14 @@ async function expectCacheClean(): Promise<void> {
   for (const name of await readdir(dir)) expect(sha(await readFile(path.join(dir, name)))).toBe(name);
   const partial = await readdir(path.join(home, 'cache', 'partial')).catch(() => []);
   expect(partial).toEqual([]);
+}
+
+/** A trusted-digests file listing every stand-in except `paths` (which then need a checksum file). */
+async function trustedExcept(...paths: string[]): Promise<string> {
+  const file = path.join(home, `trusted-${paths.length}`);
+  const files = tree.files.filter((f) => !paths.includes(f.path));
+  await writeFile(file, trustedDigestsText({ ...tree, files }));
+  return file;
 }
 
 beforeAll(async () => {
@@ -56,6 +77,8 @@ beforeAll(async () => {
     },
     { bigFiles: { kubelet: 3 << 20 } },
   );
+  trustedDigests = path.join(root, 'trusted-digests');
+  await writeFile(trustedDigests, trustedDigestsText(tree));
   upstream = await startMirror({ root });
   a = await startMirror({ root });
   b = await startMirror({ root });
@@ -123,6 +146,16 @@ describe('kubeon download', () => {
     expect(entry?.sha256).toBe(digestOf(KUBELET));
   });
 
+  it('retries a connection dropped before the first megabyte on the same mirror, with backoff', async () => {
+    a.setFaults([{ kind: 'drop', path: KUBELET, afterBytes: 0, times: 2 }]);
+    const r = await download(['--mirror', a.url, '--mirror', b.url]);
+    expect(r.code, r.stderr).toBe(0);
+    const hits = a.log().filter((e) => e.path === KUBELET);
+    expect(hits.map((h) => h.fault ?? 'ok')).toEqual(['drop', 'drop', 'ok']);
+    expect(b.log().filter((e) => e.path === KUBELET)).toEqual([]);
+    await expectCacheClean();
+  });
+
   it('resumes a partial file a killed earlier run left, across runs', async () => {
     const digest = digestOf(KUBELET);
     const bytes = await readFile(path.join(root, KUBELET));
@@ -146,22 +179,45 @@ describe('kubeon download', () => {
     await expectCacheClean();
   });
 
-  it("rejects a mirror whose own checksum is wrong when upstream's cannot be had", async () => {
+  it('refuses a file no trusted digest covers, naming --trust-mirror-checksums, and downloads nothing of it', async () => {
+    const r = await download(
+      ['--mirror', a.url],
+      env({
+        KUBEON_CHECKSUM_SOURCE: 'http://127.0.0.1:9',
+        KUBEON_TRUSTED_DIGESTS: await trustedExcept(KUBEADM),
+      }),
+    );
+    expect(r.code).toBe(1);
+    const error = r.stderr.trim().split('\n').pop()!;
+    expect(error).toMatch(
+      /^error: refusing 1 of 7 files: no trusted checksum \(kubeadm v1\.31\.14 linux\/amd64/,
+    );
+    expect(error).toContain('--trust-mirror-checksums');
+    expect(a.log().filter((e) => e.path.startsWith(KUBEADM))).toEqual([]);
+    await expectCacheClean();
+  });
+
+  it("--trust-mirror-checksums: the mirror's own checksum, announced and recorded; a wrong one is still refused", async () => {
     a.setFaults([{ kind: 'checksum', path: `${KUBEADM}.sha256` }]);
     const r = await download(
-      ['--mirror', a.url, '--mirror', b.url],
-      env({ KUBEON_CHECKSUM_SOURCE: 'http://127.0.0.1:9' }),
+      ['--mirror', a.url, '--mirror', b.url, '--trust-mirror-checksums'],
+      env({
+        KUBEON_CHECKSUM_SOURCE: 'http://127.0.0.1:9',
+        KUBEON_TRUSTED_DIGESTS: await trustedExcept(KUBEADM),
+      }),
     );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { files: { name: string; url: string; sha256: string }[] };
     const kubeadm = out.files.find((f) => f.name === 'linux/amd64/kubeadm')!;
     expect(kubeadm.url).toBe(`${b.url}${KUBEADM}`);
     expect(kubeadm.sha256).toBe(digestOf(KUBEADM));
-    expect(r.stderr).toMatch(/the mirror's own/);
+    expect(r.stderr).toContain(
+      `--trust-mirror-checksums: kubeadm v1.31.14 linux/amd64 is verified only against the mirror's own ${b.url}${KUBEADM}.sha256`,
+    );
     const entry = await new ArtifactCache(path.join(home, 'cache')).lookup(
       `kubeadm/${VERSION}/amd64/kubeadm`,
     );
-    expect(entry?.checksumSource).toBe(`mirror ${b.url}${KUBEADM}.sha256`);
+    expect(entry?.checksumSource).toBe(`mirror ${b.url}${KUBEADM}.sha256 (--trust-mirror-checksums)`);
     await expectCacheClean();
   });
 
@@ -181,12 +237,14 @@ describe('kubeon download', () => {
     b.setFaults([{ kind: 'status', path: KUBEADM, status: 503 }]);
     const r = await download(['--mirror', a.url, '--mirror', b.url]);
     expect(r.code).toBe(1);
-    const lines = r.stderr.trim().split('\n');
-    const error = lines[lines.length - 1]!;
-    expect(error).toMatch(/^error: 1 of 7 files could not be fetched: kubeadm/);
-    expect(error).toContain(`${a.url}${KUBEADM} (HTTP 404)`);
-    expect(error).toContain(`${b.url}${KUBEADM} (HTTP 503)`);
-    expect(error).toContain('(fix: ');
+    // Grouped by cause: one short line per failed URL, then the fix.
+    const error = r.stderr.slice(r.stderr.indexOf('error: '));
+    expect(error.trim().split('\n')).toEqual([
+      'error: 1 of 7 files could not be fetched:',
+      `  HTTP 404 from ${new URL(a.url).host}: ${a.url}${KUBEADM}`,
+      `  HTTP 503 from ${new URL(b.url).host}: ${b.url}${KUBEADM}`,
+      expect.stringMatching(/^ \(fix: check the mirror list/),
+    ]);
     await expectCacheClean();
   });
 
@@ -218,7 +276,10 @@ describe('kubeon download', () => {
     );
     const changed = await startMirror({ root: changedRoot });
     try {
-      const r2 = await download(['--mirror', changed.url], env({ KUBEON_CHECKSUM_SOURCE: changed.url }));
+      // The organisation's own list follows its rebuilt binaries.
+      const list = path.join(changedRoot, 'trusted');
+      await writeFile(list, trustedDigestsText((await readTreeManifest(changedRoot))!));
+      const r2 = await download(['--mirror', changed.url], env({ KUBEON_TRUSTED_DIGESTS: list }));
       expect(r2.code, r2.stderr).toBe(0);
       const out2 = JSON.parse(r2.stdout) as { files: { name: string; source: string; bytes: number }[] };
       const kubeadm = out2.files.find((f) => f.name === 'linux/amd64/kubeadm')!;
@@ -257,14 +318,19 @@ describe('kubeon download', () => {
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     try {
-      const r = await download(['--mirror', a.url], env({ HTTP_PROXY: proxyUrl }));
+      // kubeadm's digest is not in the list, so its checksum file is read from the trusted source, via the proxy.
+      const trusted = await trustedExcept(KUBEADM);
+      const r = await download(
+        ['--mirror', a.url],
+        env({ HTTP_PROXY: proxyUrl, KUBEON_TRUSTED_DIGESTS: trusted }),
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(seen).toContain(`CONNECT ${new URL(a.url).host}`);
       expect(seen).toContain(`CONNECT ${new URL(upstream.url).host}`);
       seen.length = 0;
       const direct = await download(
         ['--mirror', a.url],
-        env({ HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' }),
+        env({ HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1', KUBEON_TRUSTED_DIGESTS: trusted }),
       );
       expect(direct.code, direct.stderr).toBe(0);
       expect(seen).toEqual([]);
@@ -313,7 +379,7 @@ describe('kubeon view', () => {
       '1.37',
     ]);
     expect(rows.filter((x) => x.patched).map((x) => x.minor)).toEqual(['1.35', '1.36', '1.37']);
-    expect(rows.every((x) => x.latest === undefined)).toBe(true);
+    expect(rows.every((x) => x.latest === null)).toBe(true);
     expect(Date.now() - t).toBeLessThan(1000);
   });
 
@@ -323,9 +389,14 @@ describe('kubeon view', () => {
       env(),
     );
     expect(r.code, r.stderr).toBe(0);
-    const rows = JSON.parse(r.stdout) as { minor: string; latest?: string }[];
+    const rows = JSON.parse(r.stdout) as { minor: string; latest: string | null; latestUnknown?: string }[];
     expect(rows.find((x) => x.minor === '1.31')!.latest).toBe(VERSION);
-    expect(rows.find((x) => x.minor === '1.33')!.latest).toBeUndefined();
+    // Issue 15 item 6: JSON keeps latest: null and says why.
+    const unknown = rows.find((x) => x.minor === '1.33')!;
+    expect(unknown.latest).toBeNull();
+    expect(unknown.latestUnknown).toContain('127.0.0.1:9 refused the connection');
+    expect(unknown.latestUnknown).toMatch(/HTTP 404 from 127\.0\.0\.1/);
+    expect(r.stderr).toContain('LATEST unknown for');
 
     a.setFaults([{ kind: 'slow', path: '/dl.k8s.io/*', delayMs: 20_000 }]);
     const t = Date.now();
@@ -351,7 +422,6 @@ describe('kubeon view', () => {
     const kubeadm = view.files.find((f) => f.name === 'kubeadm' && f.arch === 'arm64')!;
     expect(kubeadm.urls).toEqual([
       'https://files.m.daocloud.io/dl.k8s.io/release/v1.36.3/bin/linux/arm64/kubeadm',
-      'https://kubernetes-release.pek3b.qingstor.com/release/v1.36.3/bin/linux/arm64/kubeadm',
       'https://dl.k8s.io/release/v1.36.3/bin/linux/arm64/kubeadm',
     ]);
     expect(kubeadm.checksumUrl).toBe('https://dl.k8s.io/release/v1.36.3/bin/linux/arm64/kubeadm.sha256');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildMirrorTree, placeholderExecutable } from '../../lab/mirror/build.js';
+import { buildMirrorTree, placeholderExecutable, trustedDigestsPath } from '../../lab/mirror/build.js';
 import { type PushedImage, pushImages } from '../../lab/mirror/images.js';
 import { type Registry, startRegistry } from '../../lab/mirror/registry.js';
 import { type Mirror, startMirror } from '../../lab/mirror/server.js';
@@ -89,7 +89,11 @@ interface Out {
 
 describe('kubeon download --offline', () => {
   it('fetches every image for every arch through the registry API into verified OCI archives', async () => {
-    const env = { KUBEON_HOME: home, KUBEON_CHECKSUM_SOURCE: mirror.url, PATH: process.env.PATH };
+    const env = {
+      KUBEON_HOME: home,
+      KUBEON_TRUSTED_DIGESTS: trustedDigestsPath(root),
+      PATH: process.env.PATH,
+    };
     const args = [
       '-o',
       'json',
@@ -146,7 +150,11 @@ describe('kubeon download --offline', () => {
   });
 
   it('names every repository tried when an image is missing everywhere', async () => {
-    const env = { KUBEON_HOME: home, KUBEON_CHECKSUM_SOURCE: mirror.url, PATH: process.env.PATH };
+    const env = {
+      KUBEON_HOME: home,
+      KUBEON_TRUSTED_DIGESTS: trustedDigestsPath(root),
+      PATH: process.env.PATH,
+    };
     const r = await runKubeon(
       [
         'download',

@@ -140,7 +140,8 @@ describe('kubeon CLI', () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain('hunter2');
-    expect(JSON.parse(r.stdout).spec.ssh.defaults.password).toBe('***');
+    // Item 9: the asked password is never part of the spec; only the reference is.
+    expect(JSON.parse(r.stdout).spec.ssh.defaults).toEqual({ passwordFrom: 'env:KUBEON_PASSWORD' });
   });
 
   it('an existing cluster name on create is exit 2', async () => {
@@ -262,7 +263,7 @@ describe('kubeon CLI', () => {
     expect(await complete('use', 'pr')).toEqual(['prod']);
     const zsh = (await kubeon(['completion', 'zsh'], e)).stdout;
     expect(zsh).toContain('#compdef kubeon');
-    expect((await kubeon(['completion', 'fish'], e)).code).toBe(2);
+    expect((await kubeon(['completion', 'tcsh'], e)).code).toBe(2);
   });
 
   it('the real process exits 2 with one line and no stack (tsx entry)', async () => {

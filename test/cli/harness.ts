@@ -11,6 +11,7 @@ export interface CliResult {
 export const COMMANDS = [
   'create',
   'destroy',
+  'forget',
   'add',
   'del',
   'upgrade',
@@ -22,6 +23,8 @@ export const COMMANDS = [
   'etcd',
   'certs',
   'view',
+  'config',
+  'explain',
   'download',
   'version',
   'completion',

@@ -1,6 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newState } from '../../src/cluster/state.js';
@@ -17,7 +25,7 @@ afterEach(() => {
 
 function child(...args: string[]): ChildProcess {
   const c = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: [args[0] === 'race' ? 'pipe' : 'ignore', 'pipe', 'inherit'],
   });
   children.push(c);
   return c;
@@ -119,4 +127,51 @@ describe('cluster lock', () => {
     lock.release();
     expect(existsSync(lock.path)).toBe(false);
   });
+});
+
+/** Sends `line` to every racer at once and gathers one answer line from each. */
+async function ask(racers: ChildProcess[], line: string): Promise<string[]> {
+  const answers = racers.map(
+    (r) =>
+      new Promise<string>((resolve) => {
+        let buf = '';
+        const onData = (d: Buffer) => {
+          buf += d.toString();
+          const nl = buf.indexOf('\n');
+          if (nl < 0) return;
+          r.stdout!.off('data', onData);
+          resolve(buf.slice(0, nl));
+        };
+        r.stdout!.on('data', onData);
+      }),
+  );
+  for (const r of racers) r.stdin!.write(`${line}\n`);
+  return Promise.all(answers);
+}
+
+describe('stale lock takeover', () => {
+  it("6 processes racing for a dead holder's lock: exactly one holds it, 50 times over", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeon-race-'));
+    mkdirSync(dir, { recursive: true });
+    const lock = join(dir, '.lock');
+    const dead = spawnSync('true').pid!;
+    const leftovers = [
+      JSON.stringify({ pid: dead, command: 'kubeon exec', host: hostname(), startedAt: 'x' }),
+      '',
+      '{"pid": 12',
+    ];
+    const racers = Array.from({ length: 6 }, () => child('race'));
+    for (let round = 0; round < 50; round++) {
+      writeFileSync(lock, leftovers[round % leftovers.length]!);
+      const answers = await ask(racers, `try ${lock}`);
+      const holders = answers.filter((a) => a === 'held');
+      expect(holders, `round ${round}: ${answers.join(' | ')}`).toHaveLength(1);
+      const winner = racers[answers.indexOf('held')]!.pid;
+      for (const a of answers.filter((x) => x !== 'held')) expect(a).toContain(`in use by PID ${winner}`);
+      expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(winner);
+      await ask(racers, 'release');
+      expect(existsSync(lock)).toBe(false);
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSpecInput } from '../../src/cluster/spec.js';
 import { normalizeVersion, validateClusterName, validateSpec } from '../../src/cluster/validate.js';
-import { KubeonError } from '../../src/core/errors.js';
+import { formatError, KubeonError } from '../../src/core/errors.js';
 
 function base(over: Partial<ClusterSpecInput> = {}): ClusterSpecInput {
   return {
@@ -170,12 +170,12 @@ describe('schema', () => {
   });
   it('checks mirrors and SSH ports', () => {
     rejects(base({ artifacts: { mirrors: ['ftp://x'] } }), 'ftp://x');
-    rejects(base({ masters: [{ ip: '192.0.2.11', port: 0 }] }), 'port 0');
+    rejects(base({ masters: [{ ip: '192.0.2.11', port: 0 }] }), 'masters[0].port', '1 to 65535', '(got 0)');
     rejects(base({ ssh: { defaults: { passwordFrom: 'PASS' } } }), 'env:');
   });
   it('checks the NodePort range and max pods', () => {
     rejects(base({ network: { nodePortRange: '32767-30000' } }), '32767-30000');
-    rejects(base({ kubelet: { maxPods: 0 } }), 'max pods 0');
+    rejects(base({ kubelet: { maxPods: 0 } }), 'kubelet.maxPods', '(got 0)');
     expect(validateSpec(base({ network: { nodePortRange: '20000-22767' } })).spec.network.nodePortRange).toBe(
       '20000-22767',
     );
@@ -187,5 +187,21 @@ describe('schema', () => {
       validateSpec(base({ controlPlane: { certSANs: ['api.example.com', '192.0.2.5'] } })).spec.controlPlane
         .certSANs,
     ).toHaveLength(2);
+  });
+});
+
+describe('secret fields in errors', () => {
+  it('a mistyped secret prints its path and expected type, never the value', () => {
+    for (const field of ['password', 'sudoPassword', 'privateKeyPassphrase']) {
+      let msg = '';
+      try {
+        validateSpec({ name: 'p', version: '1.31.2', masters: [{ ip: '192.0.2.1', [field]: 918273 }] });
+      } catch (err) {
+        msg = formatError(err);
+      }
+      expect(msg).toContain(`masters[0].${field}`);
+      expect(msg).toContain('expected string');
+      expect(msg).not.toContain('918273');
+    }
   });
 });

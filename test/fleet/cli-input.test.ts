@@ -34,7 +34,7 @@ async function fails(argv: string[], code: number, text: RegExp | string) {
 describe('exec and cp input errors (exit 2, nothing contacted)', () => {
   it('rejects an unknown cluster, a bad selector and a missing node', async () => {
     await fails(['exec', 'nope@all', '--', 'true'], 2, /unknown cluster "nope".*known clusters: doc/);
-    await fails(['exec', 'doc@bogus', '--', 'true'], 2, /unknown selector "bogus"/);
+    await fails(['exec', 'doc@bogus', '--', 'true'], 2, /no node named "bogus" and no such selector/);
     await fails(['exec', 'doc@name=m9', '--', 'true'], 2, /no node named "m9"/);
     await fails(['cp', 'doc@ip=192.0.2.99', '/etc/hostname', '/tmp/x'], 2, /no node with IP 192\.0\.2\.99/);
   });

@@ -66,8 +66,10 @@ function samplePs(): { stop(): Promise<string> } {
   };
 }
 
+/** A kubeon home per test: the tests register the same lab hosts in several clusters, which one home refuses. */
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { KUBEON_HOME: join(work, 'home'), HOME: work, PATH: process.env.PATH, NO_COLOR: '1', ...extra };
+  const home = mkdtempSync(join(work, 'home-'));
+  return { KUBEON_HOME: home, HOME: work, PATH: process.env.PATH, NO_COLOR: '1', ...extra };
 }
 
 beforeAll(async () => {
@@ -348,14 +350,14 @@ describe('kubeon CLI on a registered cluster', () => {
       'l002 | root',
       'l004 | root',
     ]);
-    expect(ex.stderr).toContain('3 node(s): 3 ok, 0 failed, 0 unreachable');
+    expect(ex.stderr).toContain('3 nodes: 3 ok, 0 failed, 0 unreachable');
 
     const src = join(work, `src "x" $(y)`);
     writeFileSync(src, 'payload\n');
     const cp = await kubeon(['cp', 'c1@all', src, `/tmp/${odd}/`], env);
     expect(cp.code).toBe(0);
     const again = await kubeon(['-o', 'json', 'cp', 'c1@all', src, `/tmp/${odd}/`], env);
-    expect(JSON.parse(again.stdout).map((r: { skipped: number }) => r.skipped)).toEqual([1, 1, 1]);
+    expect(JSON.parse(again.stdout).map((r: { unchanged: number }) => r.unchanged)).toEqual([1, 1, 1]);
     const json = await kubeon(
       ['-o', 'json', 'exec', 'c1@workers', '--', 'cat', `/tmp/${odd}/src "x" $(y)`],
       env,
@@ -376,7 +378,7 @@ describe('kubeon CLI on a registered cluster', () => {
     expect(wrong.stderr).toMatch(/l004: auth: authentication failed for kubeon@l004/);
 
     const secrets = [l1.rootPassword, l4.sudoPassword, 'Not-The-Pw-123'];
-    const logDir = join(work, 'home', 'clusters', 'c1', 'logs');
+    const logDir = join(env.KUBEON_HOME!, 'clusters', 'c1', 'logs');
     const logs = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8'));
     expect(logs.length).toBeGreaterThanOrEqual(5);
     expect(logs.join('')).toContain('"event":"run"');
@@ -411,13 +413,13 @@ describe('kubeon CLI on a registered cluster', () => {
       const took = Date.now() - started;
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('l001 | l001\n');
-      expect(r.stderr).toContain('4 node(s): 1 ok, 0 failed, 3 unreachable');
+      expect(r.stderr).toContain('4 nodes: 1 ok, 0 failed, 2 unreachable, 1 hostkey-changed');
       expect(r.stderr).toMatch(/l003: unreachable: TCP connect to .* timed out/);
       expect(r.stderr).toMatch(
         /l002: unreachable: .*(no SSH handshake within the connect timeout|timed out)/,
       );
       expect(r.stderr).toContain(
-        `l005: hostkey: host key of l005 (${host('l005').ip}:22) changed: pinned ${oldFp}, offered ${host('l005').hostKeyFingerprint}`,
+        `l005: hostkey-changed: host key of l005 (${host('l005').ip}:22) changed: pinned ${oldFp}, offered ${host('l005').hostKeyFingerprint}`,
       );
       expect(r.stderr).toContain('--accept-new-hostkey l005');
       expect(took).toBeLessThan(15_000);
@@ -498,7 +500,7 @@ describe('kubeon CLI on a registered cluster', () => {
       expect(ok.code).toBe(0);
       expect(ok.stdout).toMatch(/l001 +master/);
       expect(ok.stdout).toMatch(/w-six +worker/);
-      const state = JSON.parse(readFileSync(join(work, 'home', 'clusters', 'c4', 'state.json'), 'utf8'));
+      const state = JSON.parse(readFileSync(join(env.KUBEON_HOME!, 'clusters', 'c4', 'state.json'), 'utf8'));
       expect(state.status).toBe('registered');
       expect(state.nodes[host('l006').ip]).toMatchObject({ name: 'w-six', hostname: 'Bad_Name' });
     } finally {
@@ -530,7 +532,7 @@ describe('kubeon CLI on a registered cluster', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/worker@10\.\d+\.\d+\.\d+: unreachable/);
       expect(r.stderr).toContain('nothing was stored');
-      expect(readdirSync(join(work, 'home', 'clusters'))).not.toContain('c3');
+      expect(readdirSync(join(env.KUBEON_HOME!, 'clusters'))).not.toContain('c3');
     } finally {
       await fault(lab, 'l003', 'up');
     }

@@ -54,6 +54,33 @@ describe('withRetry', () => {
     expect(slept).toEqual([200, 400]);
   });
 
+  it('--connect-timeout bounds the whole: an unreachable host is not retried past it', async () => {
+    let clock = 0;
+    let calls = 0;
+    const started = clock;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          clock += 3000; // each attempt waits for the host to answer "unreachable"
+          throw errno('EHOSTUNREACH');
+        },
+        {
+          policy: { attempts: 6, baseMs: 300, capMs: 4000 },
+          retryable: isTransientConnectError,
+          sleep: async (ms) => {
+            clock += ms;
+          },
+          random: () => 1,
+          now: () => clock,
+          totalMs: 15_000,
+        },
+      ),
+    ).rejects.toMatchObject({ code: 'EHOSTUNREACH' });
+    expect(clock - started).toBeLessThanOrEqual(15_000);
+    expect(calls).toBeLessThan(6);
+  });
+
   it('gives up after the last attempt and never retries a permanent failure', async () => {
     let calls = 0;
     const fail = (e: unknown) =>

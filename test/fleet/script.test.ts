@@ -1,9 +1,26 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type LocalTree, layout, parseProbe, renderPlace, renderProbe } from '../../src/fleet/put.js';
+import {
+  type LocalTree,
+  layout,
+  parseProbe,
+  renderPlace,
+  renderProbe,
+  scanLocal,
+} from '../../src/fleet/put.js';
 import { raw, runCommandLine, script, sh, userCommand } from '../../src/fleet/script.js';
 
 const golden = (name: string) => readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8');
@@ -67,6 +84,7 @@ const tree = (kind: 'file' | 'dir'): LocalTree =>
     ? {
         kind,
         root: '/src/my file',
+        links: [],
         dirs: [],
         bytes: 3,
         files: [{ rel: '', path: '/src/my file', size: 3, mode: 0o644, sha256: 'a'.repeat(64) }],
@@ -74,6 +92,7 @@ const tree = (kind: 'file' | 'dir'): LocalTree =>
     : {
         kind,
         root: '/src/d',
+        links: [],
         dirs: ['sub $(x)'],
         bytes: 6,
         files: [
@@ -133,6 +152,61 @@ describe('copy scripts', () => {
     expect(bad.stderr).toContain('sha256 mismatch');
     expect(readFileSync(final, 'utf8')).toBe(data);
     expect(() => statSync(join(dir, '.t2'))).toThrow();
+  });
+
+  it('a placement ended by TERM (its process group killed) leaves no temporary file beside the destination', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeon-place-term-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    // A checksum that takes its time, so the signal arrives while the temporary name exists.
+    writeFileSync(join(bin, 'openssl'), '#!/bin/sh\ntouch "$MARK"; sleep 30\n', { mode: 0o755 });
+    writeFileSync(join(dir, 'staged'), 'data\n');
+    const text = renderPlace(
+      [
+        {
+          staged: join(dir, 'staged'),
+          tmp: join(dir, '.t1'),
+          final: join(dir, 'f'),
+          mode: '0644',
+          sha256: 'c'.repeat(64),
+        },
+      ],
+      [],
+    ).text;
+    const mark = join(dir, 'summing');
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', text], {
+      detached: true,
+      env: { PATH: `${bin}:${process.env.PATH}`, MARK: mark },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    while (!existsSync(mark)) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(join(dir, '.t1'))).toBe(true);
+    process.kill(-child.pid!, 'SIGTERM');
+    expect(await exited).toBe(143);
+    expect(readdirSync(dir).sort()).toEqual(['bin', 'summing']);
+  });
+
+  it('copies symbolic links as links and refuses FIFOs, naming them', async () => {
+    const src = mkdtempSync(join(tmpdir(), 'kubeon-scan-'));
+    writeFileSync(join(src, 'f'), 'x');
+    symlinkSync('f', join(src, 'to-f'));
+    symlinkSync('/etc/nowhere', join(src, 'dangling'));
+    const scanned = await scanLocal(src);
+    expect(scanned.files.map((f) => f.rel)).toEqual(['f']);
+    expect(scanned.links).toEqual([
+      { rel: 'dangling', target: '/etc/nowhere' },
+      { rel: 'to-f', target: 'f' },
+    ]);
+    const dest = mkdtempSync(join(tmpdir(), 'kubeon-links-'));
+    const r = bash(renderPlace([], [], [{ final: join(dest, 'l $(x)'), target: "it's" }]).text, dest);
+    expect(r.code).toBe(0);
+    expect(readlinkSync(join(dest, 'l $(x)'))).toBe("it's");
+
+    execFileSync('mkfifo', [join(src, 'pipe')]);
+    await expect(scanLocal(src)).rejects.toThrow(
+      /holds 1 FIFO, socket or device file\(s\), which cannot be copied: .*pipe/,
+    );
   });
 
   it('falls back to sha256sum on nodes without openssl', () => {

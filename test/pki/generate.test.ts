@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../../src/cluster/spec.js';
 import { parseKubeconfig } from '../../src/pki/kubeconfig.js';
 import { CAS, leafProfiles } from '../../src/pki/profiles.js';
-import { ensureClusterPki } from '../../src/pki/store.js';
+import { ensureClusterPki, ensureControlEtcdClient } from '../../src/pki/store.js';
 import { expectGolden, listFiles, makeSpec, modeOf, NOW, run, summarize } from './support.js';
 
 const VERSIONS = ['v1.30.6', 'v1.31.2', 'v1.37.1'];
@@ -188,4 +188,25 @@ describe('ECDSA-P256', () => {
       String(9 * 365 * 86_400),
     ]);
   });
+});
+
+describe('control-machine etcd client', () => {
+  it('is signed by the etcd CA, kept 0600, reused on the next call, and never mints a CA', async () => {
+    const spec = makeSpec('v1.31.2', { pki: { keyAlgorithm: 'ECDSA-P256' } });
+    const { paths } = await generate('etcdclient', spec);
+    const first = await ensureControlEtcdClient(paths.pki, spec, NOW);
+    expect(first.ca).toBe(readFileSync(join(paths.pki, 'etcd/ca.crt'), 'utf8'));
+    const verify = await run('openssl', [
+      'verify',
+      '-CAfile',
+      join(paths.pki, 'etcd/ca.crt'),
+      join(paths.pki, 'control/etcd-client.crt'),
+    ]);
+    expect(verify.stdout).toMatch(/OK/);
+    expect(modeOf(join(paths.pki, 'control/etcd-client.key'))).toBe(0o600);
+    expect((await ensureControlEtcdClient(paths.pki, spec, NOW)).cert).toBe(first.cert);
+
+    const bare = clusterPaths('noetcdca');
+    await expect(ensureControlEtcdClient(bare.pki, spec, NOW)).rejects.toThrow(/has no etcd CA/);
+  }, 120_000);
 });

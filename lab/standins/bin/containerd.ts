@@ -15,6 +15,8 @@ import {
 } from '../lib/containerd-config.js';
 import type { ImageRecord, RuntimeInfo } from '../lib/cri.js';
 import { type FlagError, flag, parseFlags, str } from '../lib/flags.js';
+import { CRI_NAMESPACE, findImage, type ImageStatus, missingHint } from '../lib/images.js';
+import { pullImage } from '../lib/pull.js';
 import { builtVersionText } from '../lib/versions.js';
 
 const VERSION = builtVersionText().replace(/^v/, '');
@@ -36,6 +38,25 @@ function readImages(root: string): ImageRecord[] {
     return JSON.parse(readFileSync(imagesFile(root), 'utf8')) as ImageRecord[];
   } catch {
     return [];
+  }
+}
+
+/** Images are per namespace: the same name in two namespaces is two images. */
+function storeImages(root: string, add: ImageRecord[]): void {
+  const key = (i: ImageRecord) => `${i.namespace ?? 'default'}/${i.name}`;
+  const images = readImages(root).filter((i) => !add.some((a) => key(a) === key(i)));
+  images.push(...add);
+  mkdirSync(dirname(imagesFile(root)), { recursive: true, mode: 0o700 });
+  writeFileSync(imagesFile(root), JSON.stringify(images, null, 1));
+}
+
+/** CRI ImageStatus: the normalised reference, in k8s.io only. */
+function imageStatus(images: ImageRecord[], ref: string): ImageStatus {
+  try {
+    const image = findImage(images, ref);
+    return image ? { image } : { missing: missingHint(ref, images) };
+  } catch (e) {
+    return { missing: (e as Error).message };
   }
 }
 
@@ -98,6 +119,7 @@ function main(argv: string[]): void {
     cgroupDriver: settings.systemdCgroup ? 'systemd' : 'cgroupfs',
     sandboxImage: settings.sandboxImage,
     configVersion: settings.configVersion,
+    runtimeConfig: MAJOR >= 2,
   };
   mkdirSync(dirname(address), { recursive: true, mode: 0o711 });
   if (existsSync(address)) rmSync(address);
@@ -113,13 +135,29 @@ function main(argv: string[]): void {
       if (req.method === 'GET' && req.url === '/v1/images') return reply(200, readImages(root));
       if (req.method === 'GET' && (req.url === '/v1/containers' || req.url === '/v1/pods'))
         return reply(200, []);
+      if (req.method === 'POST' && req.url === '/v1/images/status') {
+        const { image } = JSON.parse(Buffer.concat(chunks).toString()) as { image: string };
+        return reply(200, imageStatus(readImages(root), image));
+      }
+      if (req.method === 'POST' && req.url === '/v1/images/pull') {
+        const { image } = JSON.parse(Buffer.concat(chunks).toString()) as { image: string };
+        pullImage(image, settings).then(
+          (got) => {
+            storeImages(root, [{ ...got, namespace: CRI_NAMESPACE }]);
+            log.write('images-pull', { image: got.name, digest: got.digest });
+            reply(200, got);
+          },
+          (e: Error) => {
+            log.write('images-pull-failed', { image, error: e.message });
+            reply(500, { error: e.message });
+          },
+        );
+        return;
+      }
       if (req.method === 'POST' && req.url === '/v1/images') {
         const add = JSON.parse(Buffer.concat(chunks).toString()) as ImageRecord[];
-        const images = readImages(root).filter((i) => !add.some((a) => a.name === i.name));
-        images.push(...add);
-        mkdirSync(dirname(imagesFile(root)), { recursive: true, mode: 0o700 });
-        writeFileSync(imagesFile(root), JSON.stringify(images, null, 1));
-        log.write('images-import', { images: add.map((a) => a.name) });
+        storeImages(root, add);
+        log.write('images-import', { images: add.map((a) => a.name), namespace: add[0]?.namespace });
         return reply(200, add);
       }
       reply(404, { error: `unknown path ${req.url}` });

@@ -1,7 +1,7 @@
 /**
  * crictl stand-in: the endpoint comes from --runtime-endpoint or /etc/crictl.yaml (decoded
  * strictly), `info`/`version`/`images`/`ps`/`pods` ask the containerd stand-in. Nothing runs, so
- * `ps` and `pods` are empty; `pull` fails because the lab has no registry path for the runtime.
+ * `ps` and `pods` are empty; `pull` asks containerd, which pulls through its hosts.toml mirrors.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { CallLog } from '../lib/calllog.js';
@@ -151,10 +151,18 @@ async function main(argv: string[]): Promise<void> {
         );
       return;
     }
-    case 'pull':
-      throw new FlagError(
-        `pulling image: rpc error: code = Unknown desc = failed to pull and unpack image "${sub.args[0] ?? ''}": the lab has no registry route for the runtime stand-in; import images with ctr`,
-      );
+    case 'pull': {
+      const image = sub.args[0];
+      if (!image) throw new FlagError('Image name cannot be empty');
+      let got: ImageRecord;
+      try {
+        got = await criCall<ImageRecord>(endpoint, 'POST', '/v1/images/pull', { image }, 120_000);
+      } catch (e) {
+        throw new FlagError(`pulling image: ${(e as Error).message}`);
+      }
+      process.stdout.write(`Image is up to date for ${got.digest}\n`);
+      return;
+    }
     default:
       throw new FlagError(`No help topic for '${cmd ?? ''}'`);
   }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CallLog, digest } from '../lib/calllog.js';
 import { criCall, type ImageRecord } from '../lib/cri.js';
+import { normalizeRef } from '../lib/images.js';
 import { tarEntries } from '../lib/tar.js';
 import { builtVersionText } from '../lib/versions.js';
 
@@ -76,7 +77,8 @@ function imageNames(file: string): ImageRecord[] {
     const list = JSON.parse(manifest.toString()) as { RepoTags?: string[]; Config: string }[];
     return list.flatMap((m) =>
       (m.RepoTags ?? []).map((t) => ({
-        name: t.includes('/') ? t : `docker.io/library/${t}`,
+        // containerd's archive importer normalises docker-save tags (haproxy:2.8 -> docker.io/library/haproxy:2.8)
+        name: normalizeRef(t),
         digest: `sha256:${digest(entries.get(m.Config) ?? '')}`,
         size: data.length,
         importedAt: now,

@@ -8,7 +8,7 @@
 // tsyringe, under @peculiar/x509, needs the Reflect polyfill before any of its modules load
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname, release, totalmem } from 'node:os';
@@ -16,15 +16,23 @@ import * as x509 from '@peculiar/x509';
 import { runApiserver } from '../lib/apiserver.js';
 import { CallLog } from '../lib/calllog.js';
 import { ApiClient } from '../lib/client.js';
+import { cniConfigPresent, NOT_READY_MESSAGE, syncBoundPods } from '../lib/cni.js';
 import { runComponent } from '../lib/components.js';
 import { type Doc, parseYamlDocs } from '../lib/config.js';
 import { criCall, type RuntimeInfo } from '../lib/cri.js';
 import { bool, type FlagError, list, type ParsedFlags, parseFlags, str } from '../lib/flags.js';
 import { readKubeconfig, renderKubeconfig } from '../lib/kubeconfig.js';
-import { kubeletFlags } from '../lib/kubelet-flags.js';
+import { kubeletFlags, nodeLabelsError } from '../lib/kubelet-flags.js';
 import { newKey, selfSignedCA, writeSecret } from '../lib/pki.js';
+import {
+  admitPod,
+  type CgroupDriver,
+  effectiveCgroupDriver,
+  NodeRuntime,
+  type PodSpecLike,
+} from '../lib/podstart.js';
 import { check, KUBELET_CONFIGURATION } from '../lib/schema.js';
-import { type Program, StaticPods } from '../lib/staticpods.js';
+import { type PodManifest, type Program, StaticPods } from '../lib/staticpods.js';
 import { defaultAddress, readText, swapOn } from '../lib/sys.js';
 import { builtVersion, parseVersion } from '../lib/versions.js';
 
@@ -187,30 +195,6 @@ async function tlsBootstrap(
   log.write('tls-bootstrap', { csr: name });
 }
 
-function cniReadyLocally(): boolean {
-  try {
-    return readdirSync('/etc/cni/net.d').some((f) => /\.(conf|conflist|json)$/.test(f));
-  } catch {
-    return false;
-  }
-}
-
-async function networkReady(api: ApiClient | undefined): Promise<boolean> {
-  if (cniReadyLocally()) return true;
-  if (!api) return false;
-  // A CNI DaemonSet's pod would write its config into /etc/cni/net.d on every node; none runs here.
-  try {
-    const ds = await api.get<{
-      items: { spec?: { template?: { spec?: { volumes?: { hostPath?: { path?: string } }[] } } } }[];
-    }>('/apis/apps/v1/daemonsets');
-    return ds.items.some((d) =>
-      d.spec?.template?.spec?.volumes?.some((v) => v.hostPath?.path?.replace(/\/$/, '') === '/etc/cni/net.d'),
-    );
-  } catch {
-    return false;
-  }
-}
-
 async function main(argv: string[]): Promise<void> {
   const image = process.env.KUBEON_STANDIN_IMAGE;
   if (image) {
@@ -233,6 +217,8 @@ async function main(argv: string[]): Promise<void> {
     die(`failed to parse kubelet flag: ${(e as FlagError).message}`);
   }
   log.write('start', { argv });
+  const labelsError = nodeLabelsError(list(flags, 'node-labels'));
+  if (labelsError) die(`failed to validate kubelet flags: ${labelsError}`);
   const cfgPath = str(flags, 'config');
   const cfg: Doc = cfgPath ? loadConfig(cfgPath, log) : {};
   const endpoint =
@@ -252,17 +238,17 @@ async function main(argv: string[]): Promise<void> {
   } catch (e) {
     die(`failed to run Kubelet: ${(e as Error).message}`);
   }
-  const driver = String(str(flags, 'cgroup-driver') ?? cfg.cgroupDriver ?? 'cgroupfs');
-  if (driver !== runtime.cgroupDriver) {
-    if (VERSION.minor < 31)
-      die(
-        `failed to run Kubelet: misconfiguration: kubelet cgroup driver: "${driver}" is different from the container runtime's cgroup driver: "${runtime.cgroupDriver}"`,
-      );
-    klog(
-      'W',
-      `"cgroupDriver from the CRI runtime differs from the kubelet configuration; using the runtime's" runtime="${runtime.cgroupDriver}" kubelet="${driver}"`,
-    );
+  const gates: Record<string, boolean> = { ...((cfg.featureGates as Record<string, boolean>) ?? {}) };
+  for (const g of list(flags, 'feature-gates')) {
+    const [k, v] = g.split('=');
+    if (k) gates[k] = v === 'true';
   }
+  const own = String(str(flags, 'cgroup-driver') ?? cfg.cgroupDriver ?? 'cgroupfs') as CgroupDriver;
+  const { driver, fromCri } = effectiveCgroupDriver(VERSION.minor, gates, own, runtime);
+  if (fromCri)
+    klog('I', `"Using cgroup driver setting received from the CRI runtime" cgroupDriver="${driver}"`);
+  log.write('cgroup-driver', { driver, fromCri, runtime: runtime.cgroupDriver });
+  const rt = new NodeRuntime(endpoint, runtime, driver);
   const node = (str(flags, 'hostname-override') ?? hostname()).toLowerCase();
   const nodeIp = str(flags, 'node-ip') ?? defaultAddress() ?? '127.0.0.1';
   const staticDir = (cfg.staticPodPath as string | undefined) ?? str(flags, 'pod-manifest-path') ?? '';
@@ -290,13 +276,31 @@ async function main(argv: string[]): Promise<void> {
   server.on('error', (e) => die(`failed to listen on 0.0.0.0:${port}: ${e.message}`));
   server.listen(port, String(cfg.address ?? str(flags, 'address') ?? '0.0.0.0'));
 
-  const pods = new StaticPods(staticDir, resolver(process.argv[1]!), (m) => klog('I', m), probePath);
+  const network = { ready: false, message: NOT_READY_MESSAGE };
+  const admitStatic = async (m: PodManifest) => {
+    const spec = (m.doc.spec ?? {}) as PodSpecLike;
+    const blocked = await admitPod(rt, spec, network.ready);
+    if (blocked || spec.hostNetwork) return blocked;
+    return {
+      reason: 'ContainerCreating',
+      message:
+        '[stand-in: the lab gives pods no network namespace, so a pod without hostNetwork: true never runs; on a real node it would serve on its pod IP, not on the host]',
+    };
+  };
+  const pods = new StaticPods(
+    staticDir,
+    resolver(process.argv[1]!),
+    (m) => klog('I', m),
+    probePath,
+    admitStatic,
+  );
   const kubeconfigPath = str(flags, 'kubeconfig');
   const bootstrapPath = str(flags, 'bootstrap-kubeconfig');
   let api: ApiClient | undefined;
   let bootstrapping = false;
   const registered = { done: false, uid: '' };
   const mirrors = new Map<string, string>();
+  const posted = new Map<string, string>();
 
   const ensureClient = async () => {
     if (api || !kubeconfigPath) return;
@@ -318,7 +322,13 @@ async function main(argv: string[]): Promise<void> {
   };
 
   const nodeObject = async () => {
-    const ready = await networkReady(api);
+    try {
+      if (api && registered.done) Object.assign(network, await syncBoundPods(api, rt, node, nodeIp, posted));
+      else if (cniConfigPresent()) Object.assign(network, { ready: true, message: '' });
+    } catch (e) {
+      klog('E', `"Error syncing pods bound to this node" err="${(e as Error).message}"`);
+    }
+    const ready = network.ready;
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const cond = (type: string, status: string, reason: string, message: string) => ({
       type,
@@ -341,12 +351,7 @@ async function main(argv: string[]): Promise<void> {
         cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
         ready
           ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status')
-          : cond(
-              'Ready',
-              'False',
-              'KubeletNotReady',
-              'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
-            ),
+          : cond('Ready', 'False', 'KubeletNotReady', network.message),
       ],
       addresses: [
         { type: 'InternalIP', address: nodeIp },
@@ -477,7 +482,8 @@ async function main(argv: string[]): Promise<void> {
         status: {
           phase: containers.some((c) => c.state.running) ? 'Running' : 'Pending',
           hostIP: nodeIp,
-          podIP: nodeIp,
+          // a pod without hostNetwork would get its IP from the CNI; none runs in the lab
+          ...((manifest.doc.spec as Doc | undefined)?.hostNetwork === true ? { podIP: nodeIp } : {}),
           conditions: [
             { type: 'Ready', status: allReady ? 'True' : 'False' },
             { type: 'ContainersReady', status: allReady ? 'True' : 'False' },

@@ -14,7 +14,27 @@ export interface RuntimeSettings {
   grpcAddress: string;
   root: string;
   state: string;
+  /** registry.config_path: the directory of <host>/hosts.toml files ("" for none). */
+  registryConfigPath: string;
+  /** registry.configs."<host>".auth, by the host being contacted. */
+  registryAuth: Record<string, { username?: string; password?: string; auth?: string }>;
   warnings: string[];
+}
+
+function registrySettings(
+  registry: TomlTable | undefined,
+): Pick<RuntimeSettings, 'registryConfigPath' | 'registryAuth'> {
+  const registryAuth: RuntimeSettings['registryAuth'] = {};
+  for (const [host, c] of Object.entries(table(registry?.configs) ?? {})) {
+    const auth = table(table(c)?.auth);
+    if (auth)
+      registryAuth[host] = Object.fromEntries(
+        Object.entries(auth)
+          .filter(([k]) => k === 'username' || k === 'password' || k === 'auth')
+          .map(([k, v]) => [k, String(v)]),
+      );
+  }
+  return { registryConfigPath: String(registry?.config_path ?? ''), registryAuth };
 }
 
 const V2_PLUGINS = [
@@ -158,6 +178,7 @@ export function parseContainerdConfig(text: string, containerdMajor: number): Ru
   }
   let systemdCgroup = false;
   let sandboxImage = '';
+  let registry: TomlTable | undefined;
   if (version >= 3) {
     const rt = table(plugins['io.containerd.cri.v1.runtime']);
     systemdCgroup =
@@ -169,6 +190,7 @@ export function parseContainerdConfig(text: string, containerdMajor: number): Ru
       table(table(plugins['io.containerd.cri.v1.images'])?.pinned_images)?.sandbox ??
         'registry.k8s.io/pause:3.10',
     );
+    registry = table(table(plugins['io.containerd.cri.v1.images'])?.registry);
     const cri = table(plugins['io.containerd.grpc.v1.cri']);
     if (cri && ('containerd' in cri || 'sandbox_image' in cri)) {
       throw new ContainerdConfigError(
@@ -186,6 +208,7 @@ export function parseContainerdConfig(text: string, containerdMajor: number): Ru
       cri?.sandbox_image ??
         (containerdMajor < 2 ? 'registry.k8s.io/pause:3.8' : 'registry.k8s.io/pause:3.10'),
     );
+    registry = table(cri?.registry);
     if (table(cri?.containerd)?.systemd_cgroup === true) {
       throw new ContainerdConfigError(
         'plugins."io.containerd.grpc.v1.cri".containerd.systemd_cgroup is only for the removed io.containerd.runtime.v1.linux runtime; set runtimes.runc.options.SystemdCgroup',
@@ -200,6 +223,7 @@ export function parseContainerdConfig(text: string, containerdMajor: number): Ru
     grpcAddress: String(grpc?.address ?? '/run/containerd/containerd.sock'),
     root: String(doc.root ?? '/var/lib/containerd'),
     state: String(doc.state ?? '/run/containerd'),
+    ...registrySettings(registry),
     warnings,
   };
 }

@@ -12,6 +12,11 @@ export interface RuntimeInfo {
   cgroupDriver: 'systemd' | 'cgroupfs';
   sandboxImage: string;
   configVersion: number;
+  /**
+   * Whether the runtime answers the CRI RuntimeConfig call (containerd 2.0 and later), from which
+   * a kubelet with KubeletCgroupDriverFromCRI takes its cgroup driver.
+   */
+  runtimeConfig: boolean;
 }
 
 export interface ImageRecord {
@@ -19,10 +24,21 @@ export interface ImageRecord {
   digest: string;
   size: number;
   importedAt: string;
+  /** containerd namespace; the CRI plugin (kubelet, crictl, kubeadm) sees only k8s.io. */
+  namespace?: string;
 }
 
 export function endpointPath(endpoint: string): string {
   return endpoint.replace(/^unix:\/\//, '');
+}
+
+/** The stand-in's error replies are `{"error": "..."}`; the message is what a CRI client prints. */
+function errorText(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: unknown };
+    if (typeof body.error === 'string') return body.error;
+  } catch {}
+  return text.trim();
 }
 
 export function criCall<T>(
@@ -47,7 +63,8 @@ export function criCall<T>(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          if ((res.statusCode ?? 500) >= 400) reject(new Error(text.trim() || `status ${res.statusCode}`));
+          if ((res.statusCode ?? 500) >= 400)
+            reject(new Error(errorText(text) || `status ${res.statusCode}`));
           else resolve(JSON.parse(text || 'null') as T);
         });
       },

@@ -149,6 +149,27 @@ const CONTROLLERS: [string, PolicyRule[]][] = [
     ],
   ],
   [
+    'daemon-set-controller',
+    [
+      rule(READ, ['extensions', 'apps'], ['daemonsets']),
+      rule(['update'], ['extensions', 'apps'], ['daemonsets/status']),
+      rule(['update'], ['extensions', 'apps'], ['daemonsets/finalizers']),
+      rule(['list', 'watch'], [''], ['nodes']),
+      rule(['list', 'watch', 'create', 'delete', 'patch'], [''], ['pods']),
+      rule(['create'], [''], ['pods/binding']),
+      rule(
+        ['get', 'list', 'watch', 'create', 'delete', 'update', 'patch'],
+        ['apps'],
+        ['controllerrevisions'],
+      ),
+      events,
+    ],
+  ],
+  [
+    'generic-garbage-collector',
+    [rule(['get', 'list', 'watch', 'patch', 'update', 'delete'], ['*'], ['*']), events],
+  ],
+  [
     'node-controller',
     [
       rule(['get', 'list', 'update', 'delete', 'patch'], [''], ['nodes']),

@@ -60,6 +60,12 @@ export interface Program {
 /** Where the real program for an image lives on this machine. */
 export type ImageResolver = (image: string, argv: string[]) => Program | string;
 
+/** What keeps a pod from starting now (network, sandbox, images), or undefined; see podstart.ts. */
+export type PodAdmitter = (pod: PodManifest) => Promise<{ reason: string; message: string } | undefined>;
+
+/** How often a pod that could not start is tried again (the kubelet's pod worker resync). */
+const ADMIT_RETRY_MS = 5000;
+
 const NOT_MOUNTED = '/.standin-not-mounted-in-container';
 
 export function parseManifest(file: string): PodManifest {
@@ -274,6 +280,12 @@ export class RunningContainer {
     this.probeTimer = setTimeout(() => void tick(), 500);
   }
 
+  /** The pod could not start yet (no sandbox, no image): waiting, not a restart. */
+  hold(message: string, reason: string): void {
+    this.state.lastMessage = message;
+    this.state.waitingReason = reason;
+  }
+
   private crash(message: string, reason: string): void {
     this.state.lastMessage = message;
     this.state.waitingReason = reason;
@@ -304,8 +316,14 @@ export class RunningContainer {
   }
 }
 
+interface PodEntry {
+  manifest: PodManifest;
+  containers: RunningContainer[];
+  cancelled: boolean;
+}
+
 export class StaticPods {
-  readonly pods = new Map<string, { manifest: PodManifest; containers: RunningContainer[] }>();
+  readonly pods = new Map<string, PodEntry>();
   readonly errors = new Map<string, string>();
 
   constructor(
@@ -313,7 +331,33 @@ export class StaticPods {
     readonly resolveImage: ImageResolver,
     readonly say: (msg: string) => void,
     readonly probePath: (image: string, path: string) => string,
+    readonly admit: PodAdmitter = async () => undefined,
   ) {}
+
+  /** Starts the containers once the pod is admitted, trying again while something is missing. */
+  private async startWhenAdmitted(entry: PodEntry): Promise<void> {
+    let said = '';
+    while (!entry.cancelled) {
+      let blocked: { reason: string; message: string } | undefined;
+      try {
+        blocked = await this.admit(entry.manifest);
+      } catch (e) {
+        blocked = { reason: 'ContainerCreating', message: (e as Error).message };
+      }
+      if (entry.cancelled) return;
+      if (!blocked) {
+        for (const c of entry.containers) c.start();
+        return;
+      }
+      for (const c of entry.containers) c.hold(blocked.message, blocked.reason);
+      if (blocked.message !== said)
+        this.say(
+          `"Error syncing pod, skipping" pod="${entry.manifest.namespace}/${entry.manifest.name}" err="${blocked.message}"`,
+        );
+      said = blocked.message;
+      await new Promise((r) => setTimeout(r, ADMIT_RETRY_MS));
+    }
+  }
 
   /** Re-reads the directory: new files start pods, changed files restart them, removed files stop them. */
   async sync(): Promise<void> {
@@ -344,6 +388,7 @@ export class StaticPods {
       if (cur && cur.manifest.hash === m.hash) continue;
       if (cur) {
         this.say(`manifest ${file} changed; restarting pod ${cur.manifest.name}`);
+        cur.cancelled = true;
         await Promise.all(cur.containers.map((c) => c.stop()));
       }
       const podLogs = `/var/log/pods/${m.namespace}_${m.name}_${m.hash}`;
@@ -351,18 +396,21 @@ export class StaticPods {
         (c) =>
           new RunningContainer(m, c, this.resolveImage, `${podLogs}/${c.name}`, this.say, this.probePath),
       );
-      this.pods.set(file, { manifest: m, containers });
-      for (const c of containers) c.start();
+      const entry = { manifest: m, containers, cancelled: false };
+      this.pods.set(file, entry);
+      void this.startWhenAdmitted(entry);
     }
     for (const [file, p] of this.pods) {
       if (seen.has(file)) continue;
       this.say(`manifest ${file} removed; stopping pod ${p.manifest.name}`);
+      p.cancelled = true;
       this.pods.delete(file);
       await Promise.all(p.containers.map((c) => c.stop()));
     }
   }
 
   async stopAll(): Promise<void> {
+    for (const p of this.pods.values()) p.cancelled = true;
     await Promise.all([...this.pods.values()].flatMap((p) => p.containers.map((c) => c.stop())));
   }
 }

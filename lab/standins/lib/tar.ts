@@ -31,3 +31,26 @@ export function tarEntries(data: Buffer): Map<string, Buffer> {
   if (out.size === 0) throw new Error('archive/tar: invalid tar header');
   return out;
 }
+
+/** Writes regular files into an uncompressed ustar archive (names up to 100 bytes). */
+export function tarArchive(files: [string, Buffer][]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, body] of files) {
+    if (Buffer.byteLength(name) > 100) throw new Error(`tar: name too long: ${name}`);
+    const h = Buffer.alloc(512);
+    h.write(name, 0, 'latin1');
+    h.write('0000644\0', 100, 'latin1');
+    h.write('0000000\0', 108, 'latin1');
+    h.write('0000000\0', 116, 'latin1');
+    h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+    h.write('00000000000\0', 136, 'latin1');
+    h.write('        ', 148, 'latin1');
+    h.write('0', 156, 'latin1');
+    h.write('ustar\x0000', 257, 'latin1');
+    const sum = h.reduce((a, b) => a + b, 0);
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    parts.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}

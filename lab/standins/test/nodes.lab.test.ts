@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostExec, type Lab, labDown, labUp } from '../../api.js';
 import { testLabId } from '../../support/test-id.js';
 import { standinExecutable } from '../index.js';
-import { type HostExec, installStandins, put } from '../install.js';
+import { defaultImages, type HostExec, importImages, installStandins, put } from '../install.js';
 import { selfSignedCA, signLeaf } from '../lib/pki.js';
 
 const ID = testLabId('t-standins-nodes');
@@ -72,7 +72,13 @@ beforeAll(async () => {
   const endpoint = `${ip('s001')} apiserver.cluster.local`;
   await Promise.all([
     ...['s001', 's002'].map((h) =>
-      installStandins(on(h), { kubernetes: 'v1.30.14', containerd: '1.7.27', hosts: [endpoint] }),
+      installStandins(on(h), {
+        kubernetes: 'v1.30.14',
+        containerd: '1.7.27',
+        hosts: [endpoint],
+        // the haproxy boot pod and the test's CNI run from images the installer imports too
+        images: [...defaultImages('v1.30.14'), 'docker.io/library/haproxy:2.8', 'docker.io/example/cni:1'],
+      }),
     ),
     installStandins(on('s003'), {
       kubernetes: 'v1.37.1',
@@ -266,7 +272,7 @@ cgroupDriver: systemd
     await put(
       on('s002'),
       '/etc/kubernetes/manifests/etcd-bad.yaml',
-      'apiVersion: v1\nkind: Pod\nmetadata: {name: etcd-bad, namespace: kube-system}\nspec:\n  containers:\n  - name: etcd\n    image: registry.k8s.io/etcd:3.5.21-0\n    command: [etcd, --no-such-flag=1]\n',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: etcd-bad, namespace: kube-system}\nspec:\n  hostNetwork: true\n  containers:\n  - name: etcd\n    image: registry.k8s.io/etcd:3.5.21-0\n    command: [etcd, --no-such-flag=1]\n',
       '0644',
     );
     const crash = await until('etcd-bad to crash', async () => {
@@ -301,14 +307,22 @@ cgroupDriver: systemd
     await put(
       on('s001'),
       '/root/cni.yaml',
-      'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: cni, namespace: kube-system}\nspec:\n  selector: {matchLabels: {app: cni}}\n  template:\n    metadata: {labels: {app: cni}}\n    spec:\n      containers: [{name: install, image: example/cni:1}]\n      volumes: [{name: net, hostPath: {path: /etc/cni/net.d}}]\n',
+      'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: cni, namespace: kube-system}\nspec:\n  selector: {matchLabels: {app: cni}}\n  template:\n    metadata: {labels: {app: cni}}\n    spec:\n      hostNetwork: true\n      tolerations: [{operator: Exists}]\n      containers: [{name: install, image: example/cni:1}]\n      volumes: [{name: net, hostPath: {path: /etc/cni/net.d}}]\n',
       '0644',
     );
     expect((await kubectl('apply -f /root/cni.yaml')).stdout).toContain('daemonset.apps/cni created');
+
     await until('s001 Ready', async () => {
       const r = await kubectl('get node s001 -o jsonpath={.status.conditions[3].status}');
       return r.stdout === 'True' ? true : undefined;
     });
+    // the upgrade pre-pulls the target's images: an installer imports them first
+    const noImages = await hostExec(lab, 's001', ['kubeadm', 'upgrade', 'apply', 'v1.31.14', '-y']);
+    expect(noImages.code).toBe(1);
+    expect(noImages.stderr).toContain(
+      '[ERROR ImagePull]: failed to pull image registry.k8s.io/kube-apiserver:v1.31.14: ',
+    );
+    await importImages(on('s001'), defaultImages('v1.31.14'));
     const before = (await sh('s001', 'sha256sum /etc/kubernetes/pki/apiserver.crt')).stdout;
     const r = await hostExec(lab, 's001', [
       'kubeadm',

@@ -1,5 +1,5 @@
 /** Runs a built stand-in on this machine (for the checks that need no host). */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { standinExecutable } from '../index.js';
 
 export interface Ran {
@@ -21,4 +21,24 @@ export async function runStandin(
     timeout: 30_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** As runStandin, without blocking this process (for tests that serve something in-process). */
+export async function runStandinAsync(component: string, version: string, argv: string[]): Promise<Ran> {
+  const exe = await standinExecutable(component, version, 'amd64');
+  return new Promise((resolve) => {
+    const child = spawn(exe, argv, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+      timeout: 60_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

@@ -3,5 +3,5 @@ import type { ContextFactory } from '../context.js';
 import { pendingCommand } from './not-implemented.js';
 
 export function addCommand(_makeCtx: ContextFactory): Command {
-  return pendingCommand('add', 'add masters and/or workers', '<name>');
+  return pendingCommand('add', 'add masters and/or workers', '[name]');
 }

@@ -10,6 +10,7 @@ import type { Fleet } from '../../fleet/fleet.js';
 import { type CertRow, formatResidual, localInventory } from '../../pki/inventory.js';
 import { type MasterTarget, readNodeCerts, renewCertificates } from '../../pki/operations.js';
 import type { CommandContext, ContextFactory } from '../context.js';
+import { clusterOrCurrent } from '../current.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 
 interface CertsOptions extends FleetFlagValues {
@@ -18,6 +19,8 @@ interface CertsOptions extends FleetFlagValues {
   readyzTimeout?: string;
   settle?: string;
 }
+
+type Arg = string | undefined;
 
 type FleetCluster = typeof import('../../fleet/cluster.js');
 
@@ -112,7 +115,7 @@ function who(env: NodeJS.ProcessEnv): { user: string; host: string } {
 export function certsCommand(makeCtx: ContextFactory): Command {
   const cmd: Command = new Command('certs')
     .description('show the expiry of every certificate and kubeconfig; renew re-issues and rolls them out')
-    .argument('<name>', 'cluster name')
+    .argument('[name]', 'cluster name (default: the current cluster)')
     .argument(
       '[action]',
       'renew: re-issue leaves from the existing CAs, place them, restart masters one by one',
@@ -129,8 +132,12 @@ export function certsCommand(makeCtx: ContextFactory): Command {
       '20',
     );
   addFleetFlags(cmd);
-  cmd.action(async (name: string, action: string | undefined, opts: CertsOptions, command: Command) => {
+  cmd.action(async (nameArg: Arg, actionArg: Arg, opts: CertsOptions, command: Command) => {
     const ctx = makeCtx(command);
+    // `kubeon certs renew` renews the current cluster's, unless a cluster is called renew.
+    const actionOnly = nameArg === 'renew' && actionArg === undefined && !ctx.store.exists(nameArg);
+    const name = await clusterOrCurrent(ctx, actionOnly ? undefined : nameArg);
+    const action = actionOnly ? 'renew' : actionArg;
     const settings = fleetSettings(opts);
     const paths = await ctx.store.requireCluster(name);
     const spec = await ctx.store.readSpec(name);

@@ -1,11 +1,14 @@
 import { Command } from 'commander';
 import { badInput } from '../../core/errors.js';
+import { plural } from '../../core/suggest.js';
 import type { PutProgress } from '../../fleet/fleet.js';
+import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { finish, openFleetSession, tally } from '../fleet-session.js';
 
 interface CpOptions extends FleetFlagValues {
+  askPass?: boolean;
   mode?: string;
 }
 
@@ -20,31 +23,51 @@ function mb(bytes: number): string {
 function progressReporter(ctx: CommandContext) {
   const tty = Boolean(ctx.streams.stderr.isTTY);
   const started = Date.now();
-  let last = 0;
+  let last = started;
   let drawn = false;
-  const line = (p: PutProgress) => {
+  let failed = 0;
+  const line = (p: PutProgress, final: boolean) => {
     const secs = Math.max(0.001, (Date.now() - started) / 1000);
-    const pct = p.total ? Math.floor((p.done / p.total) * 100) : 100;
+    // The fleet counts a failed node's share as done, to keep its total meaningful; the line the
+    // user reads counts only what arrived, so a copy with failures never shows 100%.
+    const lost = p.nodesTotal ? (failed * p.total) / p.nodesTotal : 0;
+    const arrived = Math.max(0, p.done - lost);
+    const share = p.total ? arrived / p.total : (p.nodesDone - failed) / Math.max(1, p.nodesTotal);
+    const pct = final ? Math.floor(share * 100) : Math.min(99, Math.floor(share * 100));
     const speed = `${mb(p.sent / secs)} MB/s`;
-    return { pct, text: `${mb(p.done)}/${mb(p.total)} MB  ${speed}  ${p.nodesDone}/${p.nodesTotal} nodes` };
+    const nodes = `${p.nodesDone}/${p.nodesTotal} nodes${failed ? `, ${failed} failed` : ''}`;
+    return { pct, text: `${mb(arrived)}/${mb(p.total)} MB  ${speed}  ${nodes}` };
   };
+  const draw = (p: PutProgress, final = false) => {
+    const { pct, text } = line(p, final);
+    if (tty) {
+      const filled = Math.round(pct / 5);
+      ctx.streams.stderr.write(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}] ${String(pct).padStart(3)}%  ${text}\x1b[K`,
+      );
+      drawn = true;
+    } else {
+      ctx.streams.stderr.write(`copy: ${pct}%  ${text}\n`);
+    }
+  };
+  let final: PutProgress | undefined;
   return {
+    nodeFailed() {
+      failed++;
+    },
     update(p: PutProgress) {
-      const now = Date.now();
-      if (now - last < (tty ? 100 : 5000) && p.nodesDone < p.nodesTotal) return;
-      last = now;
-      const { pct, text } = line(p);
-      if (tty) {
-        const filled = Math.round(pct / 5);
-        ctx.streams.stderr.write(
-          `\r[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}] ${String(pct).padStart(3)}%  ${text}\x1b[K`,
-        );
-        drawn = true;
-      } else {
-        ctx.streams.stderr.write(`copy: ${pct}%  ${text}\n`);
+      // The last line waits for end(), when every node's result (and failure) is known.
+      if (p.nodesDone === p.nodesTotal) {
+        final = p;
+        return;
       }
+      const now = Date.now();
+      if (now - last < (tty ? 100 : 5000)) return;
+      last = now;
+      draw(p);
     },
     end() {
+      if (final) draw(final, true);
       if (drawn) ctx.streams.stderr.write('\n');
     },
   };
@@ -68,6 +91,9 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
       ...(settings.sudo ? { sudo: true } : {}),
       ...(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {}),
       onProgress: (p) => progress.update(p),
+      onResult: (r) => {
+        if (r.error) progress.nodeFailed();
+      },
     });
   } finally {
     progress.end();
@@ -75,22 +101,36 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
   }
   const secs = (Date.now() - started) / 1000;
   const bytes = results.reduce((n, r) => n + r.bytes, 0);
-  ctx.out.result(results, results, [
+  // JSON and table say the same words: unchanged (already identical there), result ok or the failure kind.
+  const rows = results.map((r) => ({
+    node: r.node,
+    ip: r.ip,
+    sent: r.sent,
+    unchanged: r.skipped,
+    bytes: r.bytes,
+    durationMs: r.durationMs,
+    result: r.error ? r.error.kind : 'ok',
+    ...(r.error ? { error: r.error.message } : {}),
+  }));
+  ctx.out.result(rows, rows, [
     { header: 'NODE', value: (r) => r.node },
     { header: 'IP', value: (r) => r.ip },
     { header: 'SENT', value: (r) => String(r.sent) },
-    { header: 'UNCHANGED', value: (r) => String(r.skipped) },
+    { header: 'UNCHANGED', value: (r) => String(r.unchanged) },
     { header: 'MB', value: (r) => mb(r.bytes) },
-    { header: 'RESULT', value: (r) => (r.error ? r.error.kind : 'ok') },
+    { header: 'RESULT', value: (r) => r.result },
   ]);
-  ctx.out.info(
-    `copied ${mb(bytes)} MB in ${secs.toFixed(1)} s (${mb(bytes / Math.max(secs, 0.001))} MB/s); sha256 verified on every node`,
-  );
-  finish(ctx, 'cp', tally(results), session.targets.length, session);
+  const t = tally(results);
+  const rate = `${mb(bytes)} MB in ${secs.toFixed(1)} s (${mb(bytes / Math.max(secs, 0.001))} MB/s)`;
+  if (t.failures.length === 0) ctx.out.info(`copied ${rate}; sha256 verified on every node`);
+  else if (t.ok)
+    ctx.out.info(`copied ${rate} to ${t.ok} of ${plural(results.length, 'node')}; sha256 verified on those`);
+  finish(ctx, 'cp', t, session.targets.length, session);
 }
 
 export function cpCommand(makeCtx: ContextFactory): Command {
   const cmd = new Command('cp')
+    .summary('copy a file or directory to selected nodes, sha256-checked')
     .description(
       'copy a file or directory to selected nodes: sent once per node, sha256-checked there, renamed into place. ' +
         'A file goes to DEST (inside it if DEST ends with / or is a directory); a directory is merged into DEST',
@@ -100,8 +140,10 @@ export function cpCommand(makeCtx: ContextFactory): Command {
     .argument('<dest>', 'absolute path on the nodes')
     .option('--mode <octal>', "mode of every copied file (default: keep the local file's mode)");
   addFleetFlags(cmd, { sudo: true });
+  cmd.option('--ask-pass', ASK_PASS_HELP);
   cmd.action(async (target: string, src: string, dest: string, opts: CpOptions, c: Command) => {
-    await run(makeCtx(c), target, src, dest, opts);
+    const ctx = makeCtx(c);
+    await run(opts.askPass ? await withAskedPassword(ctx) : ctx, target, src, dest, opts);
   });
   return cmd;
 }

@@ -3,5 +3,5 @@ import type { ContextFactory } from '../context.js';
 import { pendingCommand } from './not-implemented.js';
 
 export function delCommand(_makeCtx: ContextFactory): Command {
-  return pendingCommand('del', 'drain and remove nodes', '<target>');
+  return pendingCommand('del', 'drain and remove nodes', '[target]');
 }

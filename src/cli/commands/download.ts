@@ -6,6 +6,7 @@ import { ARCHES, type Arch, archOf } from '../../artifacts/plan.js';
 import { createProgress, formatBytes } from '../../artifacts/progress.js';
 import { badInput } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
+import { collect } from '../node-flags.js';
 
 interface DownloadOptions {
   arch?: string;
@@ -16,9 +17,8 @@ interface DownloadOptions {
   allowDotZero?: boolean;
   prune?: boolean;
   concurrency?: string;
+  trustMirrorChecksums?: boolean;
 }
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function parseArches(value: string | undefined): Arch[] {
   if (!value) {
@@ -56,6 +56,10 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
     .option('--allow-dot-zero', 'accept an X.Y.0 release')
     .option('--concurrency <n>', 'parallel downloads', '4')
     .option('--prune', 'remove cached artifacts that no cluster uses')
+    .option(
+      '--trust-mirror-checksums',
+      "accept a mirror's own checksum file for files no trusted digest covers (announced per file, recorded in the cache)",
+    )
     .action(async (version: string | undefined, opts: DownloadOptions, command: Command) => {
       const ctx = makeCtx(command);
       if (opts.prune) {
@@ -99,6 +103,7 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
         progress: createProgress(ctx.streams.stderr),
         warn: (m) => ctx.out.warn(m),
         concurrency,
+        trustMirrorChecksums: Boolean(opts.trustMirrorChecksums),
       });
       const files = set.files.map((f) => ({
         name: `linux/${f.artifact.arch}/${f.name}`,

@@ -3,5 +3,5 @@ import type { ContextFactory } from '../context.js';
 import { pendingCommand } from './not-implemented.js';
 
 export function etcdCommand(_makeCtx: ContextFactory): Command {
-  return pendingCommand('etcd', 'etcd member list, health, snapshot save and restore', '<name> [args...]');
+  return pendingCommand('etcd', 'etcd member list, health, snapshot save and restore', '[name] [args...]');
 }

@@ -3,11 +3,13 @@ import pc from 'picocolors';
 import { badInput } from '../../core/errors.js';
 import { script, userCommand } from '../../fleet/script.js';
 import type { FleetTarget, RunResult } from '../../fleet/types.js';
+import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { finish, openFleetSession, tally } from '../fleet-session.js';
 
 interface ExecOptions extends FleetFlagValues {
+  askPass?: boolean;
   group?: boolean;
 }
 
@@ -65,7 +67,7 @@ async function run(
       durationMs: r.durationMs,
       ...(r.error ? { error: r.error } : {}),
     }));
-    ctx.out.result(rows, [], []);
+    ctx.out.result(session.redactValue(rows), [], []);
   } else if (opts.group) {
     for (const r of results) {
       const status = r.error
@@ -76,11 +78,13 @@ async function run(
       if (r.stderr) ctx.streams.stderr.write(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`);
     }
   }
-  finish(ctx, 'exec', tally(results), targets.length, session);
+  // Every node's output was printed (streamed, grouped or in JSON), so the log holds nothing more.
+  finish(ctx, 'exec', tally(results), targets.length, session, { outputShown: true });
 }
 
 export function execCommand(makeCtx: ContextFactory): Command {
   const cmd = new Command('exec')
+    .summary('run a command on selected nodes in parallel')
     .description(
       'run a command on selected nodes in parallel. One argument is a shell command line (pipes, $VARS); several are run as an exact argv, each quoted',
     )
@@ -89,8 +93,10 @@ export function execCommand(makeCtx: ContextFactory): Command {
     .option('--group', "print each node's output as one block, in node order, after all finish")
     .usage('[options] CLUSTER@SELECTOR -- COMMAND [ARGS...]');
   addFleetFlags(cmd, { sudo: true });
+  cmd.option('--ask-pass', ASK_PASS_HELP);
   cmd.action(async (target: string, command: string[], opts: ExecOptions, c: Command) => {
-    await run(makeCtx(c), target, command, opts);
+    const ctx = makeCtx(c);
+    await run(opts.askPass ? await withAskedPassword(ctx) : ctx, target, command, opts);
   });
   return cmd;
 }

@@ -1,4 +1,7 @@
 import { Command } from 'commander';
+import type { ClusterSpec } from '../../cluster/spec.js';
+import type { ClusterState } from '../../cluster/state.js';
+import { formatError } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
 
 export interface ClusterRow {
@@ -11,6 +14,8 @@ export interface ClusterRow {
   current: boolean;
 }
 
+const BROKEN = { version: '-', masters: 0, workers: 0, haMode: '-', status: 'broken' };
+
 export function listCommand(makeCtx: ContextFactory): Command {
   return new Command('list')
     .alias('ls')
@@ -20,8 +25,17 @@ export function listCommand(makeCtx: ContextFactory): Command {
       const current = await ctx.store.current();
       const rows: ClusterRow[] = [];
       for (const name of await ctx.store.list()) {
-        const spec = await ctx.store.readSpec(name);
-        const state = await ctx.store.readState(name);
+        let spec: ClusterSpec;
+        let state: ClusterState | undefined;
+        try {
+          spec = await ctx.store.readSpec(name);
+          state = await ctx.store.readState(name);
+        } catch (err) {
+          // One damaged cluster must not hide the others; its row says so and the warning says why.
+          ctx.out.warn(formatError(err).replace(/^error: /, ''));
+          rows.push({ ...BROKEN, name, current: name === current });
+          continue;
+        }
         rows.push({
           name,
           version: state?.kubernetesVersion ?? spec.version,

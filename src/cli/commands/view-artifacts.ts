@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Command } from 'commander';
 import { ArtifactCache, fileKey } from '../../artifacts/cache.js';
 import { checkVersionSupported } from '../../artifacts/catalog.js';
+import { mirrorTrusted } from '../../artifacts/fetch.js';
 import { createDispatcher } from '../../artifacts/http.js';
 import { type KubeadmImages, kubeadmImageList } from '../../artifacts/kubeadm-images.js';
 import { fileSources, mirrorList } from '../../artifacts/mirrors.js';
@@ -9,9 +10,8 @@ import { archOf } from '../../artifacts/plan.js';
 import { componentView, supportTable } from '../../artifacts/support.js';
 import { badInput } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
+import { collect } from '../node-flags.js';
 import { parseArches } from './download.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** `view support` and `view component`: answered from the catalog, offline, in well under a second. */
 export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
@@ -41,6 +41,12 @@ export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
           { header: 'CILIUM', value: (r) => r.cilium },
           { header: 'HAPROXY', value: (r) => r.haproxy },
         ]);
+        // Say once why LATEST is unknown, per distinct reason, on stderr (JSON keeps latest: null).
+        const reasons = new Map<string, string[]>();
+        for (const r of rows)
+          if (r.latest === null && !offline && r.latestUnknown)
+            reasons.set(r.latestUnknown, [...(reasons.get(r.latestUnknown) ?? []), r.minor]);
+        for (const [why, minors] of reasons) ctx.out.info(`LATEST unknown for ${minors.join(', ')}: ${why}`);
       } finally {
         await dispatcher?.close();
       }
@@ -119,11 +125,12 @@ async function cachedKubeadmImages(
   if (!arch || process.platform !== 'linux') return undefined;
   const cache = new ArtifactCache(cacheDir);
   const entry = await cache.lookup(fileKey('kubeadm', version, arch, 'kubeadm'));
-  if (!entry) return undefined;
+  // A kubeadm that only a mirror vouched for is not run just to show a view.
+  if (!entry || mirrorTrusted(entry)) return undefined;
   try {
     await stat(cache.blobPath(entry.sha256));
     if (!(await cache.verify(entry.sha256))) return undefined;
-    return { kubeadm: await kubeadmImageList(cache.blobPath(entry.sha256), version) };
+    return { kubeadm: await kubeadmImageList(cache.blobPath(entry.sha256), version, entry.sha256) };
   } catch {
     return undefined;
   }

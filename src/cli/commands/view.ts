@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import YAML from 'yaml';
+import { exportSpec } from '../../cluster/export.js';
 import { redactSpec } from '../../cluster/redact.js';
 import { clusterJsonSchema } from '../../cluster/spec.js';
 import type { ContextFactory } from '../context.js';
+import { clusterOrCurrent } from '../current.js';
 import { viewArtifactCommands } from './view-artifacts.js';
 
 export function viewCommand(makeCtx: ContextFactory): Command {
@@ -11,10 +13,23 @@ export function viewCommand(makeCtx: ContextFactory): Command {
     .command('config')
     .alias('conf')
     .description('print the stored cluster spec, secrets redacted')
-    .argument('<name>', 'cluster name')
-    .action(async (name: string, _opts: unknown, command: Command) => {
+    .argument('[name]', 'cluster name (default: the current cluster)')
+    .option('--export', 'print a cluster.yaml that create -f accepts: secrets become passwordFrom: env:VAR')
+    .action(async (nameArg: string | undefined, opts: { export?: boolean }, command: Command) => {
       const ctx = makeCtx(command);
-      const spec = redactSpec(await ctx.store.readSpec(name));
+      const name = await clusterOrCurrent(ctx, nameArg);
+      const stored = await ctx.store.readSpec(name);
+      if (opts.export) {
+        const { spec, variables } = exportSpec(stored);
+        for (const v of variables) ctx.out.info(`set ${v.name} before kubeon create -f (${v.field})`);
+        if (ctx.out.format === 'json') ctx.out.result(spec, [], []);
+        else
+          ctx.out.text(
+            `# kubeon cluster spec exported from "${name}"; kubeon create -f FILE accepts it\n${YAML.stringify(spec).trimEnd()}`,
+          );
+        return;
+      }
+      const spec = redactSpec(stored);
       if (ctx.out.format === 'json') ctx.out.result(spec, [], []);
       else ctx.out.text(YAML.stringify(spec).trimEnd());
     });

@@ -1,0 +1,66 @@
+// `npm run bench:cli`: start-up cost of the built CLI against `node -e 0`, side by side in one run.
+// Usage: tsx bench/cli.ts [--runs 15]   (needs `npm run build`; the SEA is measured when
+// dist/kubeon-linux-x64 exists, from `npm run build:sea`)
+// Each round runs every case once, in turn, so machine load falls on all of them alike; the table shows
+// medians of wall and CPU (user+sys, from GNU time) and their ratio to `node -e 0`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;
+const bundle = join(import.meta.dirname, '..', 'dist', 'kubeon.js');
+const sea = join(import.meta.dirname, '..', 'dist', 'kubeon-linux-x64');
+if (!existsSync(bundle)) throw new Error('dist/kubeon.js is missing: run npm run build first');
+
+// A home with one registered cluster, so list and use do their real work (use also merges a kubeconfig).
+const home = mkdtempSync(join(tmpdir(), 'kubeon-bench-cli-'));
+const dir = join(home, '.kubeon', 'clusters', 'bench');
+mkdirSync(dir, { recursive: true, mode: 0o700 });
+writeFileSync(join(dir, 'cluster.yaml'), 'name: bench\nversion: v1.31.2\nmasters:\n  - ip: 192.0.2.10\n', {
+  mode: 0o600,
+});
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, KUBEON_HOME: join(home, '.kubeon') };
+
+const cases: { name: string; argv: string[] }[] = [
+  { name: 'node -e 0', argv: [process.execPath, '-e', '0'] },
+];
+for (const [label, cmd] of [
+  ['bundle', [process.execPath, bundle]],
+  ...(existsSync(sea) ? [['sea', [sea]] as const] : []),
+] as const) {
+  for (const args of [['--help'], ['version'], ['list'], ['use', 'bench']])
+    cases.push({ name: `${label} ${args.join(' ')}`, argv: [...cmd, ...args] });
+}
+
+const samples = new Map<string, { wall: number[]; cpu: number[] }>(
+  cases.map((c) => [c.name, { wall: [], cpu: [] }]),
+);
+for (let r = 0; r < runs; r++) {
+  for (const c of cases) {
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', ...c.argv], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    if (r.status !== 0) throw new Error(`${c.name} exited ${r.status}: ${r.stderr}`);
+    const out = r.stderr.toString().trim().split('\n').pop()!;
+    const [wall, user, sys] = out.split(' ').map(Number);
+    samples.get(c.name)!.wall.push(wall!);
+    samples.get(c.name)!.cpu.push(user! + sys!);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const base = samples.get('node -e 0')!;
+const [bw, bc] = [median(base.wall), median(base.cpu)];
+process.stdout.write(`${runs} rounds, medians; ratios to node -e 0\n`);
+process.stdout.write(
+  `${'case'.padEnd(22)} ${'wall s'.padStart(7)} ${'x'.padStart(5)} ${'cpu s'.padStart(7)} ${'x'.padStart(5)}\n`,
+);
+for (const c of cases) {
+  const s = samples.get(c.name)!;
+  const [w, cpu] = [median(s.wall), median(s.cpu)];
+  process.stdout.write(
+    `${c.name.padEnd(22)} ${w.toFixed(2).padStart(7)} ${(w / bw).toFixed(2).padStart(5)} ${cpu.toFixed(2).padStart(7)} ${(cpu / Math.max(bc, 0.01)).toFixed(2).padStart(5)}\n`,
+  );
+}
