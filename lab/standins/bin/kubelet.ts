@@ -20,6 +20,7 @@ import { cniConfigPresent, NOT_READY_MESSAGE, syncBoundPods } from '../lib/cni.j
 import { runComponent } from '../lib/components.js';
 import { type Doc, parseYamlDocs } from '../lib/config.js';
 import { criCall, type RuntimeInfo } from '../lib/cri.js';
+import { criContainers } from '../lib/cri-containers.js';
 import { bool, type FlagError, list, type ParsedFlags, parseFlags, str } from '../lib/flags.js';
 import { readKubeconfig, renderKubeconfig } from '../lib/kubeconfig.js';
 import { kubeletFlags, nodeLabelsError } from '../lib/kubelet-flags.js';
@@ -529,9 +530,34 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void shutdown());
   process.on('SIGINT', () => void shutdown());
 
+  let reported = '';
+  const reportContainers = async () => {
+    const list = criContainers(
+      [...pods.pods.values()].map(({ manifest, containers }) => ({
+        namespace: manifest.namespace,
+        name: `${manifest.name}-${node}`,
+        uid: manifest.hash,
+        containers: containers.map(({ state }) => ({
+          name: state.name,
+          image: state.image,
+          attempt: state.restartCount,
+          running: state.running,
+          ...(state.startedAt ? { startedAt: state.startedAt } : {}),
+        })),
+      })),
+    );
+    const digest = JSON.stringify(list);
+    if (digest === reported) return;
+    await criCall(endpoint, 'PUT', '/v1/containers', list);
+    reported = digest;
+  };
+
   let lastBeat = 0;
   for (;;) {
     await pods.sync();
+    await reportContainers().catch((e: Error) =>
+      klog('E', `"Failed to report containers to the runtime" err="${e.message}"`),
+    );
     try {
       await ensureClient();
       await register();

@@ -121,6 +121,19 @@ export function fieldMatch(obj: Obj, selector: string | null): boolean {
   });
 }
 
+/**
+ * The name a list or watch is narrowed to, as the request-info resolver takes it for authorization
+ * (k8s.io/apiserver pkg/endpoints/request/requestinfo.go): an exact `metadata.name=X` (or `==`)
+ * term of the field selector, when X is a valid path segment name.
+ */
+export function selectorName(selector: string | null): string {
+  for (const term of (selector ?? '').split(',')) {
+    const m = /^metadata\.name(==|=)(.*)$/.exec(term.trim());
+    if (m && !['', '.', '..'].includes(m[2]!) && !/[/%]/.test(m[2]!)) return m[2]!;
+  }
+  return '';
+}
+
 export async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);

@@ -21,6 +21,7 @@ import {
   parseBody,
   parseTarget,
   readBody,
+  selectorName,
 } from './api-codec.js';
 import {
   conflictError,
@@ -150,6 +151,7 @@ function attributesOf(
   path: string,
   t: Target | undefined,
   watch: boolean,
+  fieldSelector: string | null,
 ): Attributes {
   const verb =
     method === 'GET'
@@ -170,7 +172,7 @@ function attributesOf(
     resource: t?.info.resource ?? '',
     subresource: t?.sub ?? '',
     namespace: t?.namespace ?? '',
-    name: t?.name ?? '',
+    name: t?.name || (t && method === 'GET' ? selectorName(fieldSelector) : ''),
   };
 }
 
@@ -443,11 +445,11 @@ class Api {
     const method = req.method ?? 'GET';
     const t = parseTarget(path);
     const watch = ['1', 'true'].includes(url.searchParams.get('watch') ?? '');
-    const attrs = attributesOf(user, method, path, t, watch);
+    const attrs = attributesOf(user, method, path, t, watch, url.searchParams.get('fieldSelector'));
     const decision = await authorize(this.ctx.authorizationModes, attrs, this.ctx.etcd, this.ctx.rbac);
     if (!decision.allowed) {
       const why = forbiddenMessage(attrs) + (decision.reason ? `: ${decision.reason}` : '');
-      throw forbiddenError(t?.info, t?.name, why);
+      throw forbiddenError(t?.info, attrs.name || undefined, why);
     }
 
     if (['/healthz', '/livez', '/readyz'].includes(path)) {

@@ -76,7 +76,13 @@ function watchEvents(
     const events: { type: string; object: Obj }[] = [];
     const req = request(
       new URL(path, c.server),
-      { ca: c.caPem, cert: c.certPem, key: c.keyPem, agent: false },
+      {
+        ca: c.caPem,
+        cert: c.certPem,
+        key: c.keyPem,
+        agent: false,
+        headers: c.token ? { Authorization: `Bearer ${c.token}` } : {},
+      },
       (res) => {
         let buf = '';
         const done = () => {
@@ -338,6 +344,38 @@ describe('watch', () => {
     const w = await sa.raw('GET', `${cms}?watch=1`);
     expect(w.status).toBe(403);
     expect(messageOf(w)).toContain('cannot watch resource "configmaps"');
+  });
+
+  it('a list or watch with fieldSelector=metadata.name=X is authorized as that name (requestinfo.go)', async () => {
+    const ns = '/api/v1/namespaces/kube-public/configmaps';
+    for (const name of ['named-one', 'named-two'])
+      await api.admin.call('POST', ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: {} });
+    const sa = await api.asServiceAccount('kube-public', 'one-name', [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'], resourceNames: ['named-one'] },
+    ]);
+    const listed = await sa.raw('GET', `${ns}?fieldSelector=metadata.name%3Dnamed-one`);
+    expect(listed.status, listed.text).toBe(200);
+    expect((listed.body as { items: Obj[] }).items.map((o) => o.metadata.name)).toEqual(['named-one']);
+    const rv = (listed.body as Obj).metadata.resourceVersion;
+    const watching = watchEvents(
+      sa,
+      `${ns}?watch=1&fieldSelector=metadata.name%3D%3Dnamed-one&resourceVersion=${rv}`,
+      1,
+    );
+    await api.admin.call('PATCH', `${ns}/named-two`, { data: { a: '1' } }, 'application/merge-patch+json');
+    await api.admin.call('PATCH', `${ns}/named-one`, { data: { a: '1' } }, 'application/merge-patch+json');
+    const watched = await watching;
+    expect(watched.status).toBe(200);
+    expect(watched.events.map((e) => [e.type, e.object.metadata.name])).toEqual([['MODIFIED', 'named-one']]);
+    // another name, no selector, or a selector that is not an exact name match: the whole collection
+    const other = await sa.raw('GET', `${ns}?fieldSelector=metadata.name%3Dnamed-two`);
+    expect(other.status).toBe(403);
+    expect(messageOf(other)).toBe(
+      'configmaps "named-two" is forbidden: User "system:serviceaccount:kube-public:one-name" cannot list resource "configmaps" in API group "" in the namespace "kube-public"',
+    );
+    expect((await sa.raw('GET', ns)).status).toBe(403);
+    expect((await sa.raw('GET', `${ns}?fieldSelector=metadata.name!%3Dnamed-one`)).status).toBe(403);
+    expect((await sa.raw('GET', `${ns}?watch=1`)).status).toBe(403);
   });
 });
 
