@@ -16,16 +16,18 @@ const VERSION = builtVersionText();
 
 /** go-units HumanDuration, as crictl's CREATED column shows it. */
 function ago(ms: number): string {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  const s = Math.max(0, Math.floor((Date.now() - ms) / 1000));
   if (s < 1) return 'Less than a second ago';
   if (s === 1) return '1 second ago';
   if (s < 60) return `${s} seconds ago`;
-  const m = Math.round(s / 60);
+  const m = Math.floor(s / 60);
   if (m === 1) return 'About a minute ago';
   if (m < 60) return `${m} minutes ago`;
   const h = Math.round(s / 3600);
-  return h === 1 ? 'About an hour ago' : `${h} hours ago`;
+  if (h === 1) return 'About an hour ago';
+  return h < 48 ? `${h} hours ago` : `${Math.floor(h / 24)} days ago`;
 }
+
 const log = new CallLog('crictl', VERSION);
 const CONFIG_KEYS = [
   'runtime-endpoint',
@@ -173,29 +175,30 @@ async function main(argv: string[]): Promise<void> {
       else if (o !== undefined && o !== 'table') throw new FlagError(`unsupported output format "${o}"`);
       else if (bool(sub, 'quiet')) for (const c of list) process.stdout.write(`${c.id}\n`);
       else {
-        const row = (cells: string[]) =>
-          `${cells
-            .map((c) => c.padEnd(20))
-            .join('')
-            .trimEnd()}\n`;
-        process.stdout.write(
-          row(['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD']),
-        );
-        for (const c of list)
+        const rows = [
+          ['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
+          ...list.map((c) => [
+            c.id.slice(0, 13),
+            c.image.image,
+            ago(Number(BigInt(c.createdAt) / 1_000_000n)),
+            c.state
+              .replace('CONTAINER_', '')
+              .toLowerCase()
+              .replace(/^./, (l) => l.toUpperCase()),
+            c.metadata.name,
+            String(c.metadata.attempt),
+            c.podSandboxId.slice(0, 13),
+            c.labels['io.kubernetes.pod.name'] ?? '',
+          ]),
+        ];
+        // text/tabwriter as crictl sets it up: minimum width 20, padding 3
+        const widths = rows[0]!.map((_, i) => Math.max(20, ...rows.map((r) => r[i]!.length + 3)));
+        for (const r of rows)
           process.stdout.write(
-            row([
-              c.id.slice(0, 13),
-              c.image.image,
-              ago(Number(BigInt(c.createdAt) / 1_000_000n)),
-              c.state
-                .replace('CONTAINER_', '')
-                .toLowerCase()
-                .replace(/^./, (l) => l.toUpperCase()),
-              c.metadata.name,
-              String(c.metadata.attempt),
-              c.podSandboxId.slice(0, 13),
-              c.labels['io.kubernetes.pod.name'] ?? '',
-            ]),
+            `${r
+              .map((cell, i) => cell.padEnd(widths[i]!))
+              .join('')
+              .trimEnd()}\n`,
           );
       }
       return;
