@@ -51,6 +51,11 @@ export interface LocalApiserver {
    * a client with a token from the TokenRequest API.
    */
   asServiceAccount(ns: string, name: string, rules: PolicyRule[]): Promise<ApiClient>;
+  /**
+   * Another apiserver on the same etcd, advertising `address` (data only: it listens on loopback),
+   * as a joining master would; default/kubernetes lists it while it runs. Resolves to its stop.
+   */
+  startPeer(address: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
 
@@ -116,14 +121,22 @@ export async function startApiserver(extraFlags: string[] = []): Promise<LocalAp
       keyPem: c.key.pem,
     }))),
   });
-  const proc: ChildProcess = spawn(exe, [...flags, ...extraFlags], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      KUBEON_STANDIN_IMAGE: 'kube-apiserver',
-      KUBEON_STANDIN_IMAGE_VERSION: 'v1.31.14',
-    },
-  });
+  const run = (argv: string[]): ChildProcess =>
+    spawn(exe, argv, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        KUBEON_STANDIN_IMAGE: 'kube-apiserver',
+        KUBEON_STANDIN_IMAGE_VERSION: 'v1.31.14',
+      },
+    });
+  const kill = async (p: ChildProcess) => {
+    if (p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  };
+  const proc = run([...flags, ...extraFlags]);
   await waitFor(
     'the apiserver stand-in',
     30_000,
@@ -158,12 +171,28 @@ export async function startApiserver(extraFlags: string[] = []): Promise<LocalAp
       );
       return new ApiClient({ server, caPem: ca.certPem, token: tr.status.token });
     },
+    async startPeer(address) {
+      const port = await freePort();
+      const peer = run([
+        ...flags.map((f) =>
+          f.startsWith('--advertise-address=')
+            ? `--advertise-address=${address}`
+            : f.startsWith('--secure-port=')
+              ? `--secure-port=${port}`
+              : f,
+        ),
+        ...extraFlags,
+      ]);
+      const client = new ApiClient({ ...admin.creds, server: `https://127.0.0.1:${port}` });
+      await waitFor(
+        'the peer apiserver',
+        30_000,
+        async () => (await client.raw('GET', '/readyz')).status === 200,
+      );
+      return () => kill(peer);
+    },
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await kill(proc);
       etcd.kill('SIGTERM');
       await new Promise((r) => etcd.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
