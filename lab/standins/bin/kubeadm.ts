@@ -52,6 +52,7 @@ import {
 import { commandFlags, GLOBAL, TREE } from '../lib/kubeadm-flags.js';
 import { ensureCerts, ensureKubeconfigs } from '../lib/kubeadm-pki.js';
 import { buildPlan, checkMixed, controlPlaneURL, type Plan } from '../lib/kubeadm-plan.js';
+import { applyKubeadmRbac } from '../lib/kubeadm-rbac.js';
 import { readKubeconfig, renderKubeconfig } from '../lib/kubeconfig.js';
 import { dropKubeletFlags, unwantedKubeletFlags, writesPodInfraImage } from '../lib/kubelet-env.js';
 import {
@@ -450,6 +451,7 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
         ports: [{ name: 'dns', port: 53, protocol: 'UDP' }],
       },
     } as never);
+    await applyKubeadmRbac(api, 'coredns');
     out('[addons] Applied essential addon: CoreDNS');
   }
   if (!proxyDisabled) {
@@ -479,6 +481,7 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
         },
       },
     } as never);
+    await applyKubeadmRbac(api, 'kube-proxy');
     out('[addons] Applied essential addon: kube-proxy');
   }
 }
@@ -637,6 +640,7 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
       '[kubelet] Creating a ConfigMap "kubelet-config" in namespace kube-system with the configuration for the kubelets in the cluster',
     );
     await putConfigMap(api, 'kube-system', 'kubelet-config', { kubelet: kubeletYaml });
+    await applyKubeadmRbac(api, 'upload-config');
     await api.upsert('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',

@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import * as x509 from '@peculiar/x509';
 import type { CallLog } from './calllog.js';
 import { ApiClient } from './client.js';
+import { ControllerClients } from './controller-clients.js';
 import { allocateNodeCidrs, syncDaemonSets } from './daemonsets.js';
 import { bool, durationMs, type FlagTable, flag, type ParsedFlags, parseFlags, str } from './flags.js';
 import { expiredTokens, orphanedSecrets, type SecretLike } from './gc.js';
@@ -292,6 +293,7 @@ export async function runComponent(
   const on = (c: string) =>
     controllers.includes(c) ||
     (controllers.includes('*') && !offByDefault.includes(c) && !controllers.includes(`-${c}`));
+  const clients = new ControllerClients(api, bool(parsed, 'use-service-account-credentials'));
   let last = 0;
   let lastWorkloads = 0;
   const tick = async () => {
@@ -304,22 +306,24 @@ export async function runComponent(
         last = Date.now();
       }
       if (kind === 'kube-controller-manager') {
-        if (on('bootstrapsigner')) await signBootstrapTokens(api);
-        if (ca && on('csrsigning')) await signCsrs(api, ca, validityMs);
-        if (on('tokencleaner')) await cleanTokens(api);
-        if (on('garbagecollector')) await collectGarbage(api);
-        if (on('nodelifecycle')) await nodeLifecycle(api, graceMs);
+        if (on('bootstrapsigner')) await signBootstrapTokens(await clients.for('bootstrap-signer'));
+        if (ca && on('csrsigning'))
+          await signCsrs(await clients.for('certificate-controller'), ca, validityMs);
+        if (on('tokencleaner')) await cleanTokens(await clients.for('token-cleaner'));
+        if (on('garbagecollector')) await collectGarbage(await clients.for('generic-garbage-collector'));
+        if (on('nodelifecycle')) await nodeLifecycle(await clients.for('node-controller'), graceMs);
         if (Date.now() - lastWorkloads > 3000) {
           if (on('nodeipam') && bool(parsed, 'allocate-node-cidrs')) {
             const cidr = str(parsed, 'cluster-cidr');
             if (!cidr) die('--cluster-cidr must be set when --allocate-node-cidrs is true');
+            // core.go startNodeIpamController: the nodeipam controller runs as node-controller.
             await allocateNodeCidrs(
-              api,
+              await clients.for('node-controller'),
               cidr,
               Number(str(parsed, 'node-cidr-mask-size-ipv4') ?? str(parsed, 'node-cidr-mask-size') ?? 24),
             );
           }
-          if (on('daemonset')) await syncDaemonSets(api);
+          if (on('daemonset')) await syncDaemonSets(await clients.for('daemon-set-controller'));
           lastWorkloads = Date.now();
         }
       }

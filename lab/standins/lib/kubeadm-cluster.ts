@@ -8,6 +8,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import { existsSync, readFileSync } from 'node:fs';
 import type { ApiClient } from './client.js';
 import { ConfigError } from './config.js';
+import { applyKubeadmRbac } from './kubeadm-rbac.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { writePublic, writeSecret } from './pki.js';
 
@@ -112,6 +113,7 @@ export async function publishClusterInfo(api: ApiClient, server: string, caPem: 
     metadata: { name: 'cluster-info', namespace: 'kube-public' },
     data: { kubeconfig },
   } as never);
+  await applyKubeadmRbac(api, 'bootstrap-token');
 }
 
 export async function putConfigMap(
@@ -204,6 +206,7 @@ export async function uploadCerts(api: ApiClient, certDir: string, certKey: stri
     type: 'Opaque',
     data,
   } as never);
+  await applyKubeadmRbac(api, 'upload-certs');
 }
 
 export async function downloadCerts(api: ApiClient, certDir: string, certKey: string): Promise<void> {
