@@ -11,17 +11,23 @@ import {
   targetOf,
 } from '../fleet/cluster.js';
 import { Fleet } from '../fleet/fleet.js';
+import { trapInterrupts } from '../fleet/interrupt.js';
 import { FileLog } from '../fleet/log.js';
+import { raw } from '../fleet/script.js';
 import type { FleetTarget, NodeFailure } from '../fleet/types.js';
+import { cleanupScript } from '../phases/distribute.js';
 import type { CommandContext } from './context.js';
 
 export interface FleetSession {
   fleet: Fleet;
   targets: FleetTarget[];
   log: FileLog;
+  /** Aborted by Ctrl-C or SIGTERM: pass it to the fleet's run, query and put. */
+  signal: AbortSignal;
   redact(text: string): string;
   /** Redacts every string inside a result before it is printed (-o json/yaml). */
   redactValue<T>(value: T): T;
+  /** Closes the fleet and the log; after Ctrl-C or SIGTERM it then exits with 130 or 143. */
   close(): Promise<void>;
 }
 
@@ -49,19 +55,30 @@ export async function openFleetSession(
     ctx.out.warn(
       '--insecure-ignore-hostkey: host keys are not checked; anyone on the path can impersonate nodes',
     );
-  const fleet = new Fleet(await clusterFleetOptions(spec, paths.knownHosts, settings, ctx.env, log));
+  const fleet = new Fleet({
+    ...(await clusterFleetOptions(spec, paths.knownHosts, settings, ctx.env, log)),
+    sweep: fanoutSweep,
+  });
+  const trap = trapInterrupts({ say: (line) => ctx.out.info(line) });
   return {
     fleet,
     targets,
     log,
+    signal: trap.signal,
     redact: (t) => redactor.redact(t),
     redactValue: (v) => redactor.redactValue(v),
     async close() {
       await fleet.close();
-      log.write({ event: 'end' });
+      log.write({ event: trap.signal.aborted ? 'interrupted' : 'end' });
       log.close();
+      trap.release();
     },
   };
+}
+
+/** A killed create can leave its artifact fan-out key and staging behind: swept on first contact. */
+export function fanoutSweep(t: FleetTarget) {
+  return raw(cleanupScript(t.user).text);
 }
 
 export interface Tally {

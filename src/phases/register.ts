@@ -14,6 +14,7 @@ import {
   targetOf,
 } from '../fleet/cluster.js';
 import { Fleet } from '../fleet/fleet.js';
+import { trapInterrupts } from '../fleet/interrupt.js';
 import { FileLog, MemoryLog } from '../fleet/log.js';
 import type { NodeFailure } from '../fleet/types.js';
 
@@ -65,6 +66,7 @@ export async function registerCluster(
     );
   const options = await clusterFleetOptions(spec, undefined, settings, ctx.env, log);
   const fleet = new Fleet(options);
+  const trap = trapInterrupts({ say: (line) => ctx.out.info(line) });
   let stored = false;
   try {
     ctx.out.info(
@@ -72,7 +74,10 @@ export async function registerCluster(
     );
     const plain = targets.filter((t) => t.user === 'root' && !settings.sudo);
     const sudo = targets.filter((t) => !plain.includes(t));
-    const limit = settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {};
+    const limit = {
+      signal: trap.signal,
+      ...(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {}),
+    };
     const results = (
       await Promise.all([
         fleet.query(plain, 'facts', FACTS_COMMAND, limit),
@@ -179,5 +184,6 @@ export async function registerCluster(
     lock.release();
     // The lock created the cluster directory; a failed registration must not leave it behind.
     if (!stored && !ctx.store.exists(spec.name)) await rm(paths.dir, { recursive: true, force: true });
+    trap.release();
   }
 }
