@@ -4,6 +4,7 @@ import { KubeonError } from '../core/errors.js';
 import { plural } from '../core/suggest.js';
 import { type FleetSettings, nodeName, targetOf } from '../fleet/cluster.js';
 import type { Fleet } from '../fleet/fleet.js';
+import { trapInterrupts } from '../fleet/interrupt.js';
 import type { FleetLogger } from '../fleet/log.js';
 import type { FleetTarget, NodeFailure } from '../fleet/types.js';
 import { openSession } from '../session/session.js';
@@ -13,9 +14,12 @@ export interface FleetSession {
   fleet: Fleet;
   targets: FleetTarget[];
   log: FleetLogger;
+  /** Aborted by Ctrl-C or SIGTERM: pass it to the fleet's run, query and put. */
+  signal: AbortSignal;
   redact(text: string): string;
   /** Redacts every string inside a result before it is printed (-o json/yaml). */
   redactValue<T>(value: T): T;
+  /** Closes the fleet and the log; after Ctrl-C or SIGTERM it then exits with 130 or 143. */
   close(): Promise<void>;
 }
 
@@ -36,13 +40,19 @@ export async function openFleetSession(
   const selected = selectNodes(nodes, target.terms, target.selector);
   const targets = selected.map((n) => targetOf(n, state, ctx.env));
   const session = await openSession(sessionHost(ctx), spec, { command, settings, targets });
+  const trap = trapInterrupts({ say: (line) => ctx.out.info(line) });
   return {
     fleet: session.fleet,
     targets,
     log: session.log,
+    signal: trap.signal,
     redact: session.redact,
     redactValue: (v) => session.redactor.redactValue(v),
-    close: session.close,
+    async close() {
+      if (trap.signal.aborted) session.log.write({ event: 'interrupted' });
+      await session.close();
+      trap.release();
+    },
   };
 }
 

@@ -4,7 +4,9 @@ import type { ClusterPaths, Store } from '../cluster/store.js';
 import { clusterFleetOptions, type FleetSettings, jumpHostOf, secretsOf } from '../fleet/cluster.js';
 import { Fleet } from '../fleet/fleet.js';
 import { FileLog, type FleetLogger, MemoryLog, type Redactor } from '../fleet/log.js';
+import { raw } from '../fleet/script.js';
 import type { FleetTarget } from '../fleet/types.js';
+import { cleanupScript } from '../phases/distribute.js';
 
 /**
  * One place that sets up what every command touching nodes needs: the cluster lock (when the
@@ -46,6 +48,11 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/** A killed create can leave its artifact fan-out key and staging behind: swept on first contact. */
+export function fanoutSweep(t: FleetTarget) {
+  return raw(cleanupScript(t.user).text);
+}
+
 export async function openSession(
   host: SessionHost,
   spec: ClusterSpec,
@@ -75,7 +82,7 @@ export async function openSession(
       host.env,
       log,
     );
-    const fleet = new Fleet(fleetOptions);
+    const fleet = new Fleet({ ...fleetOptions, sweep: fanoutSweep });
     let closed = false;
     return {
       spec,
