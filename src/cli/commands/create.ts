@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { checkVersionSupported } from '../../artifacts/catalog.js';
 import { ASSUMABLE_OS } from '../../cluster/facts.js';
 import type { ClusterFlags } from '../../cluster/from-flags.js';
+import { clusterNodes } from '../../cluster/nodes.js';
 import { redactSpec } from '../../cluster/redact.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import { validateClusterName } from '../../cluster/validate.js';
@@ -99,12 +100,35 @@ async function run(
       ...(opts.onlyPhase ? { onlyPhase: opts.onlyPhase } : {}),
     },
   );
+  if (opts.registerOnly) await printRegistered(ctx, spec.name);
   if (planOnly)
     ctx.out.result({ spec: redactSpec(spec), plan }, plan, [
       { header: 'PHASE', value: (p) => p.title },
       { header: 'NODE', value: (p) => p.node },
       { header: 'ACTIONS', value: (p) => p.actions.join('; ') },
     ]);
+}
+
+/** The registered nodes as first contact named and described them. */
+async function printRegistered(ctx: CommandContext, name: string): Promise<void> {
+  const [stored, state] = await Promise.all([ctx.store.readSpec(name), ctx.store.readState(name)]);
+  const rows = clusterNodes(stored).map((n) => {
+    const seen = state?.nodes[n.ip];
+    return {
+      name: n.name ?? seen?.name ?? '',
+      role: n.role,
+      ip: n.ip,
+      arch: seen?.arch ?? '',
+      os: seen?.os ?? '',
+    };
+  });
+  ctx.out.result(rows, rows, [
+    { header: 'NAME', value: (r) => r.name },
+    { header: 'ROLE', value: (r) => r.role },
+    { header: 'IP', value: (r) => r.ip },
+    { header: 'ARCH', value: (r) => r.arch },
+    { header: 'OS', value: (r) => r.os },
+  ]);
 }
 
 const EXAMPLES = `
