@@ -49,6 +49,7 @@ function createArgs(): string[] {
     '--mirror',
     k.mirror.url,
     ...NET_FLAGS,
+    ...k.imageFlags,
   ];
 }
 

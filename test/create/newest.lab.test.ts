@@ -40,6 +40,7 @@ describe('kubeon create 1.37 after destroy', () => {
       '--mirror',
       k.mirror.url,
       ...NET_FLAGS,
+      ...k.imageFlags,
     );
     expect(r.code).toBe(0);
   }, 600_000);
@@ -60,6 +61,7 @@ describe('kubeon create 1.37 after destroy', () => {
       '--mirror',
       k.mirror.url,
       ...NET_FLAGS,
+      ...k.imageFlags,
     );
     expect(r.stderr).toContain('cluster "new" is ready');
     expect(r.code).toBe(0);

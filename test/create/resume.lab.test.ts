@@ -65,6 +65,7 @@ describe('a create that fails at a phase boundary', () => {
       '--mirror',
       k.mirror.url,
       ...NET_FLAGS,
+      ...k.imageFlags,
     );
     expect(first.code).toBe(1);
     expect(first.stderr).toContain('the calico manifest could not be fetched');

@@ -34,6 +34,7 @@ describe('kubeon create with one master', () => {
       '--mirror',
       k.mirror.url,
       ...NET_FLAGS,
+      ...k.imageFlags,
     );
     expect(r.stderr).toContain('cluster "one" is ready');
     expect(r.code).toBe(0);

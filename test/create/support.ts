@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { hostExec, type Lab } from '../../lab/api.js';
-import { buildMirrorTree } from '../../lab/mirror/build.js';
+import { buildMirrorTree, trustedDigestsPath } from '../../lab/mirror/build.js';
+import { labImages, pushImages } from '../../lab/mirror/images.js';
+import { startRegistry } from '../../lab/mirror/registry.js';
 import { type Mirror, startMirror } from '../../lab/mirror/server.js';
 import { executables, producerId } from '../../lab/standins/executables.js';
 import { checkVersionSupported } from '../../src/artifacts/catalog.js';
@@ -29,6 +31,12 @@ export function calicoManifest(version: string): string {
         metadata: { labels: { 'k8s-app': 'calico-node' } },
         spec: {
           hostNetwork: true,
+          // As upstream's calico.yaml: calico-node runs on every node, control-plane taint or not.
+          tolerations: [
+            { effect: 'NoSchedule', operator: 'Exists' },
+            { key: 'CriticalAddonsOnly', operator: 'Exists' },
+            { effect: 'NoExecute', operator: 'Exists' },
+          ],
           initContainers: [
             {
               name: 'install-cni',
@@ -56,6 +64,8 @@ export const NET_FLAGS = ['--svc-cidr', '172.20.0.0/16', '--pod-cidr', '172.21.0
 
 export interface CreateLab {
   mirror: Mirror;
+  /** Flags that get every image onto the nodes. */
+  imageFlags: string[];
   work: string;
   home: string;
   env: NodeJS.ProcessEnv;
@@ -87,23 +97,29 @@ export async function createLab(...versions: string[]): Promise<CreateLab> {
     mkdirSync(join(at, '..'), { recursive: true });
     writeFileSync(at, calicoManifest(calico));
   }
-  const mirror = await startMirror({ root });
+  const [mirror, registry] = await Promise.all([startMirror({ root }), startRegistry()]);
+  for (const v of versions) await pushImages(registry.url, labImages(v));
   const work = mkdtempSync(join(tmpdir(), 'kubeon-create-'));
   const home = join(work, 'home');
   const env: NodeJS.ProcessEnv = {
     HOME: work,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    // The lab is sealed: the mirror also stands in for upstream's checksum files.
+    // The lab is sealed: the mirror also stands in for upstream's checksum files, and its stand-in
+    // bytes are vouched for by the one documented override, never by the mirror's own checksums.
     KUBEON_CHECKSUM_SOURCE: mirror.url,
+    KUBEON_TRUSTED_DIGESTS: trustedDigestsPath(root),
   };
   return {
     mirror,
+    // The lab has no registry its nodes can pull from, so images travel the offline way: pulled here
+    // from a real registry on loopback, shipped with the bundle and imported into containerd.
+    imageFlags: ['--offline', '--image-repo', registry.host],
     work,
     home,
     env,
     cli: (...argv) => kubeon(['--home', home, ...argv], env),
     async close() {
-      await mirror.close();
+      await Promise.all([mirror.close(), registry.close()]);
       rmSync(work, { recursive: true, force: true });
     },
   };
