@@ -60,6 +60,9 @@ describe('preflight', () => {
     expect(key.code).toBe(2);
     expect(key.stderr).toContain('key file /nonexistent/id_ed25519 does not exist');
     expect(key.stderr).toContain('nothing was changed');
+    // The spec of a first attempt is kept so it can be continued; its nodes stay claimed until it is
+    // forgotten, as a user would do before reusing them for another cluster.
+    expect((await k.cli('forget', 'nokey', '--yes')).code).toBe(0);
 
     await fault(lab, c!.name, 'down');
     try {
@@ -79,7 +82,7 @@ describe('preflight', () => {
         '3s',
         ...base,
       );
-      expect(r.code).toBe(1);
+      expect(r.code, r.stderr).toBe(1);
       // Every problem of every node in one run.
       expect(r.stderr).toMatch(new RegExp(`worker@${c!.ip.replace(/\./g, '\\.')}: unreachable`));
       expect(r.stderr).toContain('systemd is not running');
@@ -87,6 +90,7 @@ describe('preflight', () => {
     } finally {
       await fault(lab, c!.name, 'up');
     }
+    expect((await k.cli('forget', 'unfit', '--yes')).code).toBe(0);
 
     const pw = await k.cli(
       'create',
@@ -98,7 +102,7 @@ describe('preflight', () => {
       'not-the-password',
       ...base,
     );
-    expect(pw.code).toBe(1);
+    expect(pw.code, pw.stderr).toBe(1);
     expect(pw.stderr).toMatch(/auth/);
     expect(pw.stderr).not.toContain('not-the-password');
     expect(await snapshot()).toEqual(before);
