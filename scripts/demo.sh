@@ -16,6 +16,7 @@ kubeon() {
 
 if [[ ${1:-} == down ]]; then
   bash scripts/bootstrap.sh
+  lab mirror registry stop || true
   lab mirror stop || true
   lab down --id "$LAB_ID"
   rm -rf "$KUBEON_HOME"
@@ -62,12 +63,17 @@ MIRROR_ROOT=$(lab mirror status --json | node -e "let s='';process.stdin.on('dat
 mkdir -p "$MIRROR_ROOT/raw.githubusercontent.com/projectcalico/calico/$CALICO/manifests"
 npx --no-install tsx -e "import('./test/create/support.ts').then((m) => process.stdout.write(m.calicoManifest('$CALICO')))" \
   >"$MIRROR_ROOT/raw.githubusercontent.com/projectcalico/calico/$CALICO/manifests/calico.yaml"
+# The lab's nodes have no registry to pull from: images go the offline way, pulled here from a real
+# registry on loopback, shipped with the bundle and imported into containerd on each node.
+REGISTRY_JSON=$(lab mirror registry start --kube "$VERSION" --json)
+REGISTRY=$(node -e "console.log(new URL(JSON.parse(process.argv[1]).url).host)" "$REGISTRY_JSON")
+IMAGES=(--offline --image-repo "$REGISTRY")
 kubeon create demo "$VERSION" \
   -m "${IPS[0]}" -m "${IPS[1]}" -m "${IPS[2]}" -w "${IPS[3]}" -w "${IPS[4]}" \
-  --default-pk-file "$KEY" --mirror "$MIRROR" "${NET[@]}" --dry-run
+  --default-pk-file "$KEY" --mirror "$MIRROR" "${NET[@]}" "${IMAGES[@]}" --dry-run
 kubeon create demo "$VERSION" \
   -m "${IPS[0]}" -m "${IPS[1]}" -m "${IPS[2]}" -w "${IPS[3]}" -w "${IPS[4]}" \
-  --default-pk-file "$KEY" --mirror "$MIRROR" "${NET[@]}"
+  --default-pk-file "$KEY" --mirror "$MIRROR" "${NET[@]}" "${IMAGES[@]}"
 kubeon list
 kubeon exec demo@masters -- kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes
 kubectl --kubeconfig "$KUBEON_HOME/clusters/demo/kubeconfig" get --raw /api/v1/nodes | node -e "
