@@ -185,9 +185,26 @@ describe('kubeon CLI', () => {
     const r = await kubeon(['create', 'prod', 'v1.31.2', '-m', '192.0.2.2'], e);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('already exists');
+    expect(r.stderr).toContain('masters[0].ip: "192.0.2.1" -> "192.0.2.2"');
     const flagOnly = await kubeon(['create', 'prod', '--cni', 'none'], e);
     expect(flagOnly.code).toBe(2);
     expect(flagOnly.stderr).toContain('already exists');
+  });
+
+  it('the same create run again continues the cluster it began', async () => {
+    const e = env();
+    const store = new Store(e.KUBEON_HOME!);
+    const begun = validateSpec({ name: 'prod', version: 'v1.31.2', masters: [{ ip: '192.0.2.1' }] }).spec;
+    // The first contact named the node; the command line never did.
+    begun.masters[0]!.name = 'cp1';
+    await store.writeSpec(begun);
+    const args = ['create', 'prod', 'v1.31.2', '-m', '192.0.2.1', '--dry-run', '--assume-os', 'ubuntu-22.04'];
+    const r = await kubeon(args, e);
+    expect(r.stderr).not.toContain('already exists');
+    expect(r.code, r.stderr).toBe(0);
+    const other = await kubeon([...args, '--cni', 'none'], e);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('network.cni: "calico" -> "none"');
   });
 
   it('list, view config (redacted) and use (kubeconfig merge keeps other contexts)', async () => {

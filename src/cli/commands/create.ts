@@ -5,6 +5,7 @@ import type { ClusterFlags } from '../../cluster/from-flags.js';
 import { clusterNodes } from '../../cluster/nodes.js';
 import { redactSpec } from '../../cluster/redact.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
+import { specDifference } from '../../cluster/spec-diff.js';
 import { validateClusterName } from '../../cluster/validate.js';
 import { badInput } from '../../core/errors.js';
 import type { ProgressEvent, Reporter } from '../../phases/progress.js';
@@ -47,13 +48,13 @@ async function run(
   if (nameArg !== undefined) {
     const name = validateClusterName(nameArg);
     if (cli.store.exists(name)) {
-      if (givesSpec) {
+      // Flags alone cannot be compared with the spec: they would change a cluster already begun.
+      if (givesSpec && !version && !opts.file)
         throw badInput(
           `cluster "${name}" already exists`,
           `run "kubeon create ${name}" with no other arguments to continue it, or "kubeon destroy ${name}" (or "kubeon forget ${name}") first`,
         );
-      }
-      resume = true;
+      resume = !givesSpec;
     } else if (!version && !opts.file)
       throw badInput(
         'missing VERSION',
@@ -65,11 +66,18 @@ async function run(
     const made = await specFromCommandLine(cli, nameArg, version, opts);
     spec = made.spec;
     ctx = made.ctx;
-    if (nameArg === undefined && ctx.store.exists(spec.name))
-      throw badInput(
-        `cluster "${spec.name}" (name: in ${opts.file}) already exists`,
-        `run "kubeon create ${spec.name}" to continue it, or "kubeon destroy ${spec.name}" first`,
-      );
+    // The same command run again continues the cluster it began; another spec under its name is refused.
+    if (ctx.store.exists(spec.name)) {
+      const stored = await ctx.store.readSpec(spec.name);
+      const difference = specDifference(spec, stored);
+      if (difference)
+        throw badInput(
+          `cluster "${spec.name}" already exists with other settings (${difference})`,
+          `run "kubeon create ${spec.name}" with no other arguments to continue it as it was begun, or "kubeon destroy ${spec.name}" (or "kubeon forget ${spec.name}") first`,
+        );
+      spec = stored;
+      resume = true;
+    }
     for (const w of made.warnings) ctx.out.warn(w);
   }
   checkVersionSupported(spec.version, { allowDotZero: opts.allowDotZero });
