@@ -28,6 +28,12 @@ export interface RunnerOptions<D> {
   logPath?: string;
   /** The abort controller behind ctx.signal; the runner aborts it on SIGINT/SIGTERM. */
   abort: AbortController;
+  /**
+   * Test seam (`KUBEON_TEST_STOP_AFTER_PHASE`): once this phase has ended and its journal is saved,
+   * the process stops itself with SIGSTOP. A lab test then breaks a node, sshd or the mirror at
+   * exactly this boundary and lets the real run go on with SIGCONT. Nothing else changes.
+   */
+  stopAfterPhase?: string;
 }
 
 export interface FailedNode {
@@ -55,18 +61,21 @@ export function phaseIds<D>(phases: readonly Phase<D>[]): string[] {
   return phases.map((p) => p.id);
 }
 
+function knownPhase<D>(phases: readonly Phase<D>[], id: string | undefined): void {
+  if (id !== undefined && !phases.some((p) => p.id === id)) {
+    throw new KubeonError(`unknown phase "${id}"`, {
+      exitCode: ExitCode.badInput,
+      hint: `phases: ${phaseIds(phases).join(', ')}`,
+    });
+  }
+}
+
 function selectPhases<D>(
   phases: Phase<D>[],
   from?: string,
   only?: string,
 ): { phase: Phase<D>; redo: boolean }[] {
-  const wanted = only ?? from;
-  if (wanted !== undefined && !phases.some((p) => p.id === wanted)) {
-    throw new KubeonError(`unknown phase "${wanted}"`, {
-      exitCode: ExitCode.badInput,
-      hint: `phases: ${phaseIds(phases).join(', ')}`,
-    });
-  }
+  knownPhase(phases, only ?? from);
   let reached = from === undefined;
   return phases.flatMap((p) => {
     if (p.id === from) reached = true;
@@ -94,6 +103,10 @@ async function writeRendered<D>(ctx: PhaseContext<D>, phase: Phase<D>, dir: stri
 export async function runPhases<D>(o: RunnerOptions<D>): Promise<RunOutcome> {
   const { ctx, journal, report } = o;
   const selected = selectPhases(o.phases, o.fromPhase, o.onlyPhase);
+  knownPhase(o.phases, o.stopAfterPhase);
+  const boundary = (id: string) => {
+    if (id === o.stopAfterPhase) process.kill(process.pid, 'SIGSTOP');
+  };
   let signal: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => {
     if (signal) process.exit(s === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
@@ -150,6 +163,7 @@ export async function runPhases<D>(o: RunnerOptions<D>): Promise<RunOutcome> {
       if (!needed) {
         if (!control) await journal.save();
         report.emit({ event: 'phase-end', phase: phase.id, title: phase.title, ...counts, ms: 0 });
+        boundary(phase.id);
         continue;
       }
       report.emit({ event: 'phase-start', phase: phase.id, title: phase.title, nodes: pending.length });
@@ -207,6 +221,7 @@ export async function runPhases<D>(o: RunnerOptions<D>): Promise<RunOutcome> {
         ms: Date.now() - t0,
       });
       if (counts.failed) break;
+      boundary(phase.id);
     }
   } catch (err) {
     thrown = err;

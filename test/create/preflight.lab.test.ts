@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fault, type Lab, labDown, labUp } from '../../lab/api.js';
 import { testLabId } from '../../lab/support/test-id.js';
-import { type CreateLab, createLab, fileList, NET_FLAGS } from './support.js';
+import { type CreateLab, createLab, fileList, NET_FLAGS, sh } from './support.js';
 
 /**
  * Bad input and unfit nodes fail in preflight, every problem listed at once, nothing changed on any
- * node: duplicate IPs and a missing key file exit 2; an unreachable node, a wrong password and a
- * machine without systemd exit 1.
+ * node: duplicate IPs and a missing key file exit 2; an unreachable node, a wrong password, an
+ * unsupported OS and a machine without systemd exit 1.
  */
 
 const ID = testLabId('t-create-pre');
@@ -23,6 +23,9 @@ afterAll(async () => {
   await labDown(ID);
   await k?.close();
 }, 300_000);
+
+const SAVED = '/etc/os-release.kubeon-test';
+const ALPINE = `'ID=alpine' 'VERSION_ID=3.20.3' 'PRETTY_NAME="Alpine Linux v3.20"'`;
 
 const snapshot = () => Promise.all(lab.hosts.map((h) => fileList(lab, h.name)));
 
@@ -64,6 +67,8 @@ describe('preflight', () => {
     // forgotten, as a user would do before reusing them for another cluster.
     expect((await k.cli('forget', 'nokey', '--yes')).code).toBe(0);
 
+    // b looks like an OS kubeon does not support (os-release is the only thing it reads for that).
+    await sh(lab, b!.name, `mv /etc/os-release ${SAVED} && printf '%s\\n' ${ALPINE} > /etc/os-release`);
     await fault(lab, c!.name, 'down');
     try {
       const r = await k.cli(
@@ -86,9 +91,11 @@ describe('preflight', () => {
       // Every problem of every node in one run.
       expect(r.stderr).toMatch(new RegExp(`worker@${c!.ip.replace(/\./g, '\\.')}: unreachable`));
       expect(r.stderr).toContain('systemd is not running');
+      expect(r.stderr).toContain(`${b!.name}: unsupported OS "Alpine Linux v3.20"`);
       expect(r.stderr).toContain('preflight found');
     } finally {
       await fault(lab, c!.name, 'up');
+      await sh(lab, b!.name, `rm -f /etc/os-release && mv ${SAVED} /etc/os-release`);
     }
     expect((await k.cli('forget', 'unfit', '--yes')).code).toBe(0);
 

@@ -156,6 +156,9 @@ export async function createCluster(host: CreateHost, req: CreateRequest): Promi
       ...(req.onlyPhase ? { onlyPhase: req.onlyPhase } : {}),
       ...(req.renderDir ? { renderDir: req.renderDir } : {}),
       ...(session.log.path ? { logPath: session.log.path } : {}),
+      ...(host.env.KUBEON_TEST_STOP_AFTER_PHASE
+        ? { stopAfterPhase: host.env.KUBEON_TEST_STOP_AFTER_PHASE }
+        : {}),
     }).catch(async (err: unknown) => {
       if (!dry && !register) {
         journal.setStatus('failed');
