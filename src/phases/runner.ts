@@ -238,13 +238,15 @@ export async function runPhases<D>(o: RunnerOptions<D>): Promise<RunOutcome> {
     await journal.save().catch(() => undefined);
     report.close();
   }
-  if (thrown) throw thrown;
+  // A step that gave up because of Ctrl-C fails with whatever its abort looked like (a fetch "aborted"):
+  // the interrupt is what happened, and its exit code is what a shell expects.
   if (signal) {
     throw new KubeonError(`interrupted by ${signal}; what finished is journaled`, {
       exitCode: signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated,
       hint: 'run the same command again to continue',
     });
   }
+  if (thrown) throw thrown;
   return outcome;
 }
 

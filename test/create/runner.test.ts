@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Host } from '../../src/cluster/host.js';
 import { Store } from '../../src/cluster/store.js';
 import { validateSpec } from '../../src/cluster/validate.js';
+import { ExitCode, KubeonError } from '../../src/core/errors.js';
 import { MemoryLog } from '../../src/fleet/log.js';
 import { Journal, parseState } from '../../src/phases/journal.js';
 import type { NodeResult, Phase, PhaseContext } from '../../src/phases/phase.js';
@@ -110,7 +111,7 @@ function nodePhase(
 async function run(
   phases: Phase<Calls>[],
   ctx = ctxOf(),
-  extra: { fromPhase?: string; onlyPhase?: string } = {},
+  extra: { fromPhase?: string; onlyPhase?: string; stopAfterPhase?: string } = {},
 ) {
   const events: ProgressEvent[] = [];
   const journal = await Journal.open(store, spec.name);
@@ -195,6 +196,34 @@ describe('phase runner', () => {
     await expect(run([nodePhase('a')], ctxOf(), { onlyPhase: 'nope' })).rejects.toThrow(
       'unknown phase "nope"',
     );
+  });
+
+  it('Ctrl-C during a step that gives up on the abort ends as an interrupt (exit 130), not its failure', async () => {
+    const aborting: Phase<Calls> = {
+      id: 'fetchy',
+      title: 'a download that honours the signal',
+      async run() {
+        // What a Ctrl-C does: the runner's own SIGINT listener (the last one added), then the abort.
+        const onSigint = process.listeners('SIGINT').at(-1) as (s: NodeJS.Signals) => void;
+        onSigint('SIGINT');
+        throw new Error('This operation was aborted');
+      },
+    };
+    const after = nodePhase('after');
+    const ctx = ctxOf();
+    const err = await run([aborting, after], ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeonError);
+    expect((err as KubeonError).exitCode).toBe(ExitCode.interrupted);
+    expect((err as Error).message).toBe('interrupted by SIGINT; what finished is journaled');
+    expect(ctx.data.runs).toEqual({});
+  });
+
+  it('refuses a test stop at a phase that does not exist, before running anything', async () => {
+    const ctx = ctxOf();
+    await expect(run([nodePhase('a')], ctx, { stopAfterPhase: 'nope' })).rejects.toThrow(
+      'unknown phase "nope"',
+    );
+    expect(ctx.data.runs).toEqual({});
   });
 
   it('refuses a state.json that does not match the schema', () => {

@@ -148,6 +148,8 @@ export const readyPhase: Phase<CreateData> = {
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 3000));
     }
+    // Interrupted: the nodes were not found wanting, the wait was cut short.
+    if (ctx.signal.aborted) throw ctx.signal.reason;
     return waiting.map((node) => ({
       node,
       error: { kind: 'failed' as const, message: 'not Ready in time' },
