@@ -168,6 +168,11 @@ export class NodeConnection {
     });
   }
 
+  /** Why the connection is gone, once it is (the node went away or the network dropped it). */
+  get lostReason(): string | undefined {
+    return this.closed ? (this.lost?.message ?? 'closed') : undefined;
+  }
+
   private ensureOpen(): void {
     if (this.closed)
       throw new NodeError(

@@ -372,6 +372,10 @@ export class Fleet {
       await conn
         .sftpCall<void>((sftp, cb) => sftp.writeFile(path, s.text, { mode: 0o700 }, cb))
         .catch((err: Error) => {
+          // A connection that died (sshd killed, node gone) says only "No response from server" here.
+          const gone = conn.lostReason;
+          if (gone !== undefined)
+            throw new NodeError('unreachable', `connection lost before "${s.purpose}" started: ${gone}`);
           throw new NodeError('failed', `cannot upload the script for "${s.purpose}": ${err.message}`);
         });
       if (opts.signal?.aborted) throw notStarted(opts.signal);

@@ -105,9 +105,7 @@ function attempt(args: string[], stopAfter?: string) {
     stderr += d.toString();
   });
   const done = new Promise<Attempt>((resolve) =>
-    child.on('close', (code) => {
-      // TEMP timing
-      console.log(args.slice(0, 2).join(' '), stopAfter, stdout.split('\n').filter((l) => l.includes('phase-end')).map((l) => { const e = JSON.parse(l); return `${e.phase}:${e.ms}`; }).join(' '));
+    child.on('close', (code) =>
       resolve({
         code,
         stderr,
@@ -115,8 +113,8 @@ function attempt(args: string[], stopAfter?: string) {
           .split('\n')
           .filter((l) => l.startsWith('{'))
           .map((l) => JSON.parse(l) as ProgressEvent),
-      });
-    }),
+      }),
+    ),
   );
   /** Resolves once kubeon has stopped itself at the boundary (state T in /proc). */
   const stopped = async () => {
@@ -203,6 +201,7 @@ describe('kubeon create through a fault at each phase boundary', () => {
     expect(a.code, a.stderr).toBe(1);
     expect(redone(before, a)).toEqual([]);
     expect(failedIn(a)).toEqual([`os@${w.name}`]);
+    expect(a.stderr).toContain(`${w.name}: prepare the operating system [os]: connection lost before`);
     const j = await journal();
     expect(doneIn(j, 'distribute').sort()).toEqual([m.name, w.name].sort());
     expect(doneIn(j, 'os')).toEqual([m.name]);
@@ -287,6 +286,17 @@ describe('kubeon create through a fault at each phase boundary', () => {
     expect(a.stderr).toContain(`cluster "${NAME}" is ready`);
     expect(a.code, a.stderr).toBe(0);
     expect(redone(before, a)).toEqual([]);
+    // Every node step was found done: skipped on both nodes (init on the master), run on none.
+    const ends = new Map(a.events.flatMap((e) => (e.event === 'phase-end' ? [[e.phase, e] as const] : [])));
+    for (const [phase, nodes] of [
+      ['os', 2],
+      ['runtime', 2],
+      ['images', 2],
+      ['init', 1],
+      ['join-workers', 1],
+    ] as const)
+      expect([ends.get(phase)?.done, ends.get(phase)?.skipped], phase).toEqual([0, nodes]);
+    expect(a.events.some((e) => e.event === 'phase-start' && e.phase === 'cni')).toBe(true);
     expect(doneIn(await journal(), 'cni')).toEqual([undefined]);
     expect(await count(m.name, 'kubeadm', 'init-start')).toBe(1);
     expect(await count(w.name, 'kubeadm', 'join-start')).toBe(1);
