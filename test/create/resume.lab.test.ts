@@ -3,13 +3,14 @@ import { type Lab, labDown, labUp } from '../../lab/api.js';
 import type { CallEntry } from '../../lab/standins/lib/calllog.js';
 import { testLabId } from '../../lab/support/test-id.js';
 import { checkVersionSupported } from '../../src/artifacts/catalog.js';
-import { calicoManifestUrl } from '../../src/render/cni.js';
+import { calicoManifestUrl } from '../../src/artifacts/manifest.js';
 import { type CreateLab, createLab, NET_FLAGS, sh } from './support.js';
 
 /**
- * Kubernetes 1.30 (kubeadm v1beta3), one master and one worker. The mirror fails the CNI manifest,
- * so create stops after kubeadm init and join; the re-run continues without redoing them, as the
- * journal and the stand-ins' call logs show.
+ * Kubernetes 1.30 (kubeadm v1beta3), one master and one worker. A file stands where the CNI manifest
+ * goes on the master, so create stops after kubeadm init and join; with it gone, the re-run continues
+ * without redoing them, as the journal and the stand-ins' call logs show. The calico manifest, fetched
+ * and verified before any node changed, comes from the cache then: the mirror fails it.
  */
 
 const ID = testLabId('t-create-resume');
@@ -50,8 +51,7 @@ async function journal(): Promise<Entry[]> {
 describe('a create that fails at a phase boundary', () => {
   it('continues with "kubeon create NAME" without redoing finished work', async () => {
     const [m, w] = lab.hosts;
-    const path = new URL(calicoManifestUrl(checkVersionSupported(VERSION).calico)).pathname;
-    k.mirror.setFaults([{ kind: 'status', status: 503, path: `/raw.githubusercontent.com${path}` }]);
+    await sh(lab, m!.name, 'mkdir -p /etc/kubeon && echo in-the-way > /etc/kubeon/cni');
     const first = await k.cli(
       'create',
       'resume',
@@ -68,7 +68,7 @@ describe('a create that fails at a phase boundary', () => {
       ...k.imageFlags,
     );
     expect(first.code).toBe(1);
-    expect(first.stderr).toContain('the calico manifest could not be fetched');
+    expect(first.stderr).toContain('install the network plugin');
     const failed = await journal();
     expect(failed.filter((e) => e.phase === 'init' && e.status === 'done').map((e) => e.node)).toEqual([
       m!.name,
@@ -81,7 +81,9 @@ describe('a create that fails at a phase boundary', () => {
     const joinsBefore = (await calls(w!.name)).filter((c) => c.event === 'join-start').length;
     expect([initsBefore, joinsBefore]).toEqual([1, 1]);
 
-    k.mirror.setFaults([]);
+    await sh(lab, m!.name, 'rm /etc/kubeon/cni');
+    const path = new URL(calicoManifestUrl(checkVersionSupported(VERSION).calico)).pathname;
+    k.mirror.setFaults([{ kind: 'status', status: 503, path: `/raw.githubusercontent.com${path}` }]);
     const again = await k.cli('create', 'resume');
     expect(again.stderr).toContain('cluster "resume" is ready');
     expect(again.code).toBe(0);
