@@ -68,7 +68,7 @@ describe('a create that fails at a phase boundary', () => {
       ...k.imageFlags,
     );
     expect(first.code).toBe(1);
-    expect(first.stderr).toContain('install the network plugin');
+    expect(first.stderr).toContain('"apply the calico manifest" exited with 1');
     const failed = await journal();
     expect(failed.filter((e) => e.phase === 'init' && e.status === 'done').map((e) => e.node)).toEqual([
       m!.name,
