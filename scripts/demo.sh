@@ -61,8 +61,15 @@ NET=(--svc-cidr 172.20.0.0/16 --pod-cidr 172.21.0.0/16)
 CALICO=$(node -e "console.log(require('./src/artifacts/catalog.json').minors['${VERSION#v}'.split('.').slice(0,2).join('.')].calico)")
 MIRROR_ROOT=$(lab mirror status --json | node -e "let s='';process.stdin.on('data',(d)=>(s+=d)).on('end',()=>console.log(JSON.parse(s).root))")
 mkdir -p "$MIRROR_ROOT/raw.githubusercontent.com/projectcalico/calico/$CALICO/manifests"
+CALICO_PATH=raw.githubusercontent.com/projectcalico/calico/$CALICO/manifests/calico.yaml
 npx --no-install tsx -e "import('./test/create/support.ts').then((m) => process.stdout.write(m.calicoManifest('$CALICO')))" \
-  >"$MIRROR_ROOT/raw.githubusercontent.com/projectcalico/calico/$CALICO/manifests/calico.yaml"
+  >"$MIRROR_ROOT/$CALICO_PATH"
+# kubeon pins upstream's calico.yaml by sha256; the lab's stand-in manifest is vouched for like the
+# stand-in binaries, in a copy of the lab's list next to the demo's home.
+TRUSTED="${KUBEON_HOME%/*}/trusted-digests"
+mkdir -p "${TRUSTED%/*}"
+{ cat "$KUBEON_TRUSTED_DIGESTS"; echo "$(sha256sum <"$MIRROR_ROOT/$CALICO_PATH" | cut -c1-64)  https://$CALICO_PATH"; } >"$TRUSTED"
+export KUBEON_TRUSTED_DIGESTS=$TRUSTED
 # The lab's nodes have no registry to pull from: images go the offline way, pulled here from a real
 # registry on loopback, shipped with the bundle and imported into containerd on each node.
 REGISTRY_JSON=$(lab mirror registry start --kube "$VERSION" --json)

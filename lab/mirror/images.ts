@@ -37,7 +37,7 @@ export interface ControlPlanePins {
 /**
  * The lab's image set for a Kubernetes version, as upstream references: the control plane and
  * kube-proxy at that version, pause/etcd/coredns as the kubeadm stand-in of that minor lists them
- * (overridable with `pins`), and the haproxy and calico images kubeon's catalog picks.
+ * (overridable with `pins`), and the haproxy, calico and cilium images kubeon's catalog picks.
  */
 export function labImages(kubeVersion: string, pins?: Partial<ControlPlanePins>): string[] {
   const minor = parseVersion(kubeVersion)?.minor;
@@ -58,6 +58,9 @@ export function labImages(kubeVersion: string, pins?: Partial<ControlPlanePins>)
     `docker.io/calico/cni:${catalog.calico}`,
     `docker.io/calico/node:${catalog.calico}`,
     `docker.io/calico/kube-controllers:${catalog.calico}`,
+    `quay.io/cilium/cilium:${catalog.cilium}`,
+    `quay.io/cilium/operator-generic:${catalog.cilium}`,
+    ...(catalog.ciliumEnvoy ? [`quay.io/cilium/cilium-envoy:${catalog.ciliumEnvoy}`] : []),
   ];
 }
 

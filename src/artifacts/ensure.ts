@@ -1,11 +1,12 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import { KubeonError } from '../core/errors.js';
+import { badInput, KubeonError } from '../core/errors.js';
 import { ArtifactCache } from './cache.js';
 import { checkVersionSupported, type SupportedVersion } from './catalog.js';
 import { type FetchedFile, fetchFiles } from './fetch.js';
 import { createDispatcher } from './http.js';
 import { type KubeadmImages, kubeadmImageList } from './kubeadm-images.js';
+import { type CniManifest, fetchCalicoManifest, type ManifestFetch, readCiliumManifest } from './manifest.js';
 import { checksumSource, type FileSource, fileSources, imageCandidates, parseImageRef } from './mirrors.js';
 import { type PulledImage, pullImage, RegistryClient } from './oci.js';
 import { type Arch, archOf, catalogImages, planFiles } from './plan.js';
@@ -29,6 +30,10 @@ export interface EnsureOptions {
   /** List kubeadm's images for the version (pause, etcd, coredns tags) even without fetching them. */
   kubeadmImages?: boolean;
   cni?: 'calico' | 'cilium' | 'none';
+  /** Also get the CNI's manifest: calico's fetched and verified, cilium's read from `ciliumManifest`. */
+  manifest?: boolean;
+  /** The user's rendered Cilium chart (a path on this machine). */
+  ciliumManifest?: string;
   cacheDir: string;
   env: NodeJS.ProcessEnv;
   progress?: Progress;
@@ -48,6 +53,22 @@ export interface ArtifactSet {
   files: FetchedFile[];
   kubeadmImages?: KubeadmImages;
   images: PulledImage[];
+  cniManifest?: CniManifest;
+}
+
+async function cniManifestOf(
+  version: SupportedVersion,
+  opts: EnsureOptions,
+  base: ManifestFetch,
+): Promise<CniManifest | undefined> {
+  if (opts.cni === 'cilium') return readCiliumManifest(opts.ciliumManifest, version);
+  if (opts.ciliumManifest)
+    throw badInput(
+      `--cni-manifest is for --cni cilium, not ${opts.cni ?? 'calico'}`,
+      'drop --cni-manifest (kubeon fetches and verifies calico itself)',
+    );
+  if (opts.cni === 'none') return undefined;
+  return fetchCalicoManifest(version, base);
 }
 
 export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet> {
@@ -73,9 +94,12 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
     ...(opts.warn ? { warn: opts.warn } : {}),
   };
   try {
+    // The manifest first: a cilium file that names another release is bad input, found before any download.
+    const manifest = opts.manifest ? await cniManifestOf(version, opts, base) : undefined;
+    const withManifest = manifest ? { cniManifest: manifest } : {};
     const planned = planFiles(version, opts.arches);
     const files = await fetchFiles(planned, base);
-    if (!opts.images && !opts.kubeadmImages) return { version, files, images: [] };
+    if (!opts.images && !opts.kubeadmImages) return { version, files, images: [], ...withManifest };
 
     const hostArch = opts.hostArch ?? archOf(process.arch);
     if (!hostArch) throw new KubeonError(`cannot run kubeadm on a ${process.arch} control machine`);
@@ -90,7 +114,7 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
       version.version,
       kubeadm!.sha256,
     );
-    if (!opts.images) return { version, files, kubeadmImages, images: [] };
+    if (!opts.images) return { version, files, kubeadmImages, images: [], ...withManifest };
     const wanted = [...kubeadmImages.all, ...catalogImages(version, opts.cni ?? 'calico')];
     const client = new RegistryClient(dispatcher);
     const limit = pLimit(opts.concurrency ?? 4);
@@ -138,7 +162,7 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
       );
     }
     const images = settled.map((s) => (s as PromiseFulfilledResult<PulledImage>).value);
-    return { version, files, kubeadmImages, images };
+    return { version, files, kubeadmImages, images, ...withManifest };
   } finally {
     base.progress.close();
     if (!opts.dispatcher) await dispatcher.close();

@@ -19,9 +19,12 @@ export interface TrustedDigest {
 
 export interface Trust {
   lookup(a: FileArtifact): TrustedDigest | undefined;
+  /** The digest of a file known by its upstream URL alone (a CNI manifest). */
+  byUrl(url: string): TrustedDigest | undefined;
 }
 
 const PINS: Readonly<Record<string, string>> = digestData.sha256;
+const URL_PINS: Readonly<Record<string, string>> = digestData.manifests;
 
 export function pinnedDigest(a: FileArtifact): string | undefined {
   return PINS[fileKey(a.component, a.version, a.arch, a.name)];
@@ -65,12 +68,16 @@ export function trustOf(env: NodeJS.ProcessEnv): Trust {
     }
     override = parseTrustedDigests(text, path);
   }
+  const pinned = (digest: string | undefined): TrustedDigest | undefined =>
+    digest ? { digest, from: 'pinned in the kubeon catalog' } : undefined;
   return {
     lookup(a) {
       const own = override?.get(a.url);
-      if (own) return { digest: own, from: `trusted ${path}` };
-      const pinned = pinnedDigest(a);
-      return pinned ? { digest: pinned, from: 'pinned in the kubeon catalog' } : undefined;
+      return own ? { digest: own, from: `trusted ${path}` } : pinned(pinnedDigest(a));
+    },
+    byUrl(url) {
+      const own = override?.get(url);
+      return own ? { digest: own, from: `trusted ${path}` } : pinned(URL_PINS[url]);
     },
   };
 }

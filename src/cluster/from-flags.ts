@@ -164,6 +164,15 @@ export const CLUSTER_FLAGS: readonly ClusterFlagDef[] = [
     choices: CNIS,
   },
   {
+    key: 'cniManifest',
+    flag: '--cni-manifest',
+    arg: '<file>',
+    field: 'network.cniManifest',
+    help: 'with --cni cilium: the rendered Cilium chart (helm template output)',
+    group: 'Network',
+    kind: 'string',
+  },
+  {
     key: 'proxyMode',
     flag: '--proxy-mode',
     arg: '<mode>',
@@ -268,6 +277,7 @@ export interface ClusterFlags extends NodeFlags {
   dnsDomain?: string;
   cri?: string;
   cni?: string;
+  cniManifest?: string;
   proxyMode?: string;
   /** The old name of --proxy-mode, kept hidden so existing scripts still work. */
   proxy?: string;

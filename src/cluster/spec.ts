@@ -125,6 +125,13 @@ export const ClusterSpecSchema = z
           .describe('Pod CIDR; must not overlap services or node addresses'),
         dnsDomain: z.string().default('cluster.local').describe('Cluster DNS domain'),
         cni: z.enum(CNIS).default('calico').describe('Network plugin'),
+        cniManifest: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'cilium only: the rendered Cilium chart (helm template output), a file on the control machine',
+          ),
         proxyMode: z
           .enum(PROXY_MODES)
           .default('iptables')

@@ -9,11 +9,6 @@ import { nodeImage, type RenderInput } from './inputs.js';
 
 export const CNI_MANIFEST_DIR = '/etc/kubeon/cni';
 
-/** Where kubeon fetches the manifest; cilium publishes a Helm chart only, rendered before this step. */
-export function calicoManifestUrl(version: string): string {
-  return `https://raw.githubusercontent.com/projectcalico/calico/${version}/manifests/calico.yaml`;
-}
-
 /**
  * Calico's manifest names docker.io/calico images; kubeon fetches the identical quay.io/calico ones
  * (src/artifacts/plan.ts catalogImages), so the references are normalised first and offline archives

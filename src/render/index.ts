@@ -1,5 +1,5 @@
 /** The node renderers create and destroy call: pure functions of their inputs to text. */
-export { calicoManifestUrl, cniManifest, rewriteImage } from './cni.js';
+export { cniManifest, rewriteImage } from './cni.js';
 export { destroyScript } from './destroy.js';
 export { type NodeFile, octalMode } from './files.js';
 export { HAPROXY_CONFIG, HAPROXY_MANIFEST, haproxyConfig, haproxyManifest } from './haproxy.js';

@@ -1,11 +1,14 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, labDown, labUp } from '../../lab/api.js';
 import { testLabId } from '../../lab/support/test-id.js';
-import { type CreateLab, createLab, NET_FLAGS, sh } from './support.js';
+import { checkVersionSupported } from '../../src/artifacts/catalog.js';
+import { type CreateLab, ciliumManifest, createLab, NET_FLAGS, sh } from './support.js';
 
 /**
- * 1.37 (kubeadm v1beta4 only, containerd 2.x config version 3) on one master, after a 1.31 cluster
- * was destroyed on the same machine. Needs the stand-ins of issue 10: from 1.33 kubeadm writes the
+ * 1.37 (kubeadm v1beta4 only, containerd 2.x config version 3) with cilium on one master, after a
+ * 1.31 cluster was destroyed on the same machine. Needs the stand-ins of issue 10: from 1.33 kubeadm writes the
  * first master's kubelet.conf against the local API server (ControlPlaneKubeletLocalMode), which the
  * stand-in on this branch does not know yet.
  */
@@ -45,15 +48,21 @@ describe('kubeon create 1.37 after destroy', () => {
     expect(r.code).toBe(0);
   }, 600_000);
 
-  it('destroys it, and installs 1.37 with containerd 2.x on the same machine', async () => {
+  it('destroys it, and installs 1.37 with containerd 2.x and cilium on the same machine', async () => {
     const h = lab.hosts[0]!;
     const gone = await k.cli('destroy', 'one', '--yes');
     expect(gone.code).toBe(0);
     expect(await sh(lab, h.name, 'ls /etc/kubernetes /etc/kubeon 2>&1 || true')).toContain('No such file');
+    const rendered = join(k.work, 'cilium.yaml');
+    writeFileSync(rendered, ciliumManifest(checkVersionSupported(NEWEST)));
     const r = await k.cli(
       'create',
       'new',
       NEWEST,
+      '--cni',
+      'cilium',
+      '--cni-manifest',
+      rendered,
       '-m',
       h.ip,
       '--default-pk-file',
@@ -69,5 +78,19 @@ describe('kubeon create 1.37 after destroy', () => {
     expect(
       await sh(lab, h.name, 'grep -c "^apiVersion: kubeadm.k8s.io/v1beta4" /etc/kubeon/kubeadm/init.yaml'),
     ).toBe('2\n');
+    // The node is Ready through cilium's agent pod: it mounts /etc/cni/net.d, its images were shipped
+    // offline, and with ipam: kubernetes the node has its pod CIDR (lab/standins/lib/cni.ts).
+    const applied = await sh(lab, h.name, 'cat /etc/kubeon/cni/cilium.yaml');
+    expect(applied).toContain('ipam: kubernetes');
+    expect(applied).not.toContain('@sha256:');
+    const pods = JSON.parse(
+      await sh(
+        lab,
+        h.name,
+        'kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get pods -o json',
+      ),
+    ) as { items: { metadata: { labels?: Record<string, string> }; spec: { nodeName?: string } }[] };
+    const agents = pods.items.filter((p) => p.metadata.labels?.['k8s-app'] === 'cilium');
+    expect(agents.map((p) => p.spec.nodeName)).toEqual([h.name]);
   }, 600_000);
 });

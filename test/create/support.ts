@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -10,7 +11,7 @@ import { startRegistry } from '../../lab/mirror/registry.js';
 import { type Mirror, startMirror } from '../../lab/mirror/server.js';
 import { executables, producerId } from '../../lab/standins/executables.js';
 import { checkVersionSupported } from '../../src/artifacts/catalog.js';
-import { calicoManifestUrl } from '../../src/render/cni.js';
+import { calicoManifestUrl } from '../../src/artifacts/manifest.js';
 import { type CliResult, kubeon } from '../cli/harness.js';
 
 /**
@@ -59,6 +60,75 @@ export function calicoManifest(version: string): string {
   return `---\n# Source: calico/templates/calico-node.yaml\n${YAML.stringify(ds)}`;
 }
 
+/**
+ * A rendered Cilium chart in upstream's shape (`helm template cilium cilium/cilium`, images pinned by
+ * digest as the chart pins them): the cilium-config ConfigMap the agent mounts, the agent DaemonSet
+ * that writes the CNI config to /etc/cni/net.d, the envoy DaemonSet and the generic operator.
+ */
+export function ciliumManifest(v: { cilium: string; ciliumEnvoy?: string }): string {
+  const pin = `@sha256:${'0'.repeat(64)}`;
+  const everywhere = [{ operator: 'Exists' }];
+  const daemonSet = (name: string, container: Record<string, unknown>, volumes: unknown[]) => ({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace: 'kube-system', labels: { 'k8s-app': name } },
+    spec: {
+      selector: { matchLabels: { 'k8s-app': name } },
+      template: {
+        metadata: { labels: { 'k8s-app': name } },
+        spec: { hostNetwork: true, tolerations: everywhere, containers: [container], volumes },
+      },
+    },
+  });
+  const docs = [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cilium-config', namespace: 'kube-system' },
+      data: { ipam: 'cluster-pool', 'cluster-pool-ipv4-cidr': '10.0.0.0/8', 'routing-mode': 'tunnel' },
+    },
+    daemonSet(
+      'cilium',
+      {
+        name: 'cilium-agent',
+        image: `quay.io/cilium/cilium:${v.cilium}${pin}`,
+        volumeMounts: [
+          { mountPath: '/host/etc/cni/net.d', name: 'etc-cni-netd' },
+          { mountPath: '/tmp/cilium/config-map', name: 'cilium-config-path', readOnly: true },
+        ],
+      },
+      [
+        { name: 'etc-cni-netd', hostPath: { path: '/etc/cni/net.d', type: 'DirectoryOrCreate' } },
+        { name: 'cilium-config-path', configMap: { name: 'cilium-config' } },
+      ],
+    ),
+    daemonSet(
+      'cilium-envoy',
+      { name: 'cilium-envoy', image: `quay.io/cilium/cilium-envoy:${v.ciliumEnvoy}${pin}` },
+      [],
+    ),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'cilium-operator', namespace: 'kube-system' },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { name: 'cilium-operator' } },
+        template: {
+          metadata: { labels: { name: 'cilium-operator' } },
+          spec: {
+            hostNetwork: true,
+            containers: [
+              { name: 'cilium-operator', image: `quay.io/cilium/operator-generic:${v.cilium}${pin}` },
+            ],
+          },
+        },
+      },
+    },
+  ];
+  return docs.map((d) => `---\n${YAML.stringify(d)}`).join('');
+}
+
 /** Lab addresses are 10.X.200.0/24, which can fall inside kubeadm's default Service range. */
 export const NET_FLAGS = ['--svc-cidr', '172.20.0.0/16', '--pod-cidr', '172.21.0.0/16'];
 
@@ -92,10 +162,14 @@ export async function createLab(...versions: string[]): Promise<CreateLab> {
     { executables, producerId },
   );
   for (const calico of uniq((v) => v.calico)) {
-    const manifest = new URL(calicoManifestUrl(calico));
+    const url = calicoManifestUrl(calico);
+    const manifest = new URL(url);
     const at = join(root, manifest.host, manifest.pathname);
     mkdirSync(join(at, '..'), { recursive: true });
-    writeFileSync(at, calicoManifest(calico));
+    const text = calicoManifest(calico);
+    writeFileSync(at, text);
+    // Like the stand-in binaries, the lab's manifest is not upstream's: vouched for by the override.
+    appendFileSync(trustedDigestsPath(root), `${createHash('sha256').update(text).digest('hex')}  ${url}\n`);
   }
   const [mirror, registry] = await Promise.all([startMirror({ root }), startRegistry()]);
   for (const v of versions) await pushImages(registry.url, labImages(v));

@@ -40,6 +40,8 @@ export const fetchPhase: Phase<CreateData> = {
       images: ctx.spec.artifacts.offline,
       kubeadmImages: true,
       cni: ctx.spec.network.cni,
+      manifest: true,
+      ...(ctx.spec.network.cniManifest ? { ciliumManifest: ctx.spec.network.cniManifest } : {}),
       cacheDir: ctx.store.cacheDir,
       env: ctx.env,
       warn: (m) => ctx.warn(m),

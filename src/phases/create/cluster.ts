@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
-import { createDispatcher, getText, reasonOf } from '../../artifacts/http.js';
-import { fileSources } from '../../artifacts/mirrors.js';
 import { contextName } from '../../cluster/kubeconfig-merge.js';
 import { useCluster } from '../../cluster/kubeconfig-user.js';
 import { KubeonError } from '../../core/errors.js';
 import { raw, script, sh } from '../../fleet/script.js';
-import { CNI_MANIFEST_DIR, calicoManifestUrl, cniManifest } from '../../render/cni.js';
+import { CNI_MANIFEST_DIR, cniManifest } from '../../render/cni.js';
 import { putFiles } from '../../render/files.js';
 import type { Phase } from '../phase.js';
 import { type CreateContext, type CreateData, firstMaster, renderInput, runOn } from './data.js';
@@ -60,29 +58,6 @@ export const labelsPhase: Phase<CreateData> = {
   },
 };
 
-/** Upstream's manifest for the catalogued version, from the spec's mirrors in order. */
-async function fetchManifest(ctx: CreateContext): Promise<string> {
-  const url = calicoManifestUrl(ctx.data.version.calico);
-  const dispatcher = createDispatcher({ env: ctx.env });
-  const tried: string[] = [];
-  try {
-    for (const source of fileSources(ctx.spec.artifacts.mirrors)) {
-      const at = source.rewrite(url);
-      if (!at) continue;
-      try {
-        return await getText(dispatcher, at, { maxBytes: 8 << 20, signal: ctx.signal });
-      } catch (err) {
-        tried.push(`${at}: ${reasonOf(err)}`);
-      }
-    }
-  } finally {
-    await dispatcher.close();
-  }
-  throw new KubeonError(`the ${ctx.spec.network.cni} manifest could not be fetched: ${tried.join('; ')}`, {
-    hint: 'give a mirror that has it with --mirror, or use --cni none and install a network plugin yourself',
-  });
-}
-
 export const cniPhase: Phase<CreateData> = {
   id: 'cni',
   title: 'install the network plugin',
@@ -95,12 +70,9 @@ export const cniPhase: Phase<CreateData> = {
   async run(ctx) {
     const cni = ctx.spec.network.cni;
     if (cni === 'none') return [];
-    if (cni === 'cilium')
-      throw new KubeonError('cilium is not installed by kubeon create yet', {
-        hint: 'use --cni calico, or --cni none and install cilium with its own tool',
-      });
     const first = firstMaster(ctx);
-    const manifest = cniManifest(renderInput(ctx, first), await fetchManifest(ctx))!;
+    // Fetched and verified (calico) or checked (cilium) by the fetch phase, which runs on every attempt.
+    const manifest = cniManifest(renderInput(ctx, first), ctx.data.artifacts!.cniManifest!.text)!;
     const path = `${CNI_MANIFEST_DIR}/${cni}.yaml`;
     await runOn(
       ctx,
