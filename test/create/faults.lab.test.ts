@@ -13,14 +13,14 @@ import { kubeconfigPhase, readyPhase } from '../../src/phases/create/cluster.js'
 import { factsPhase } from '../../src/phases/create/facts.js';
 import { preflightPhase } from '../../src/phases/create/preflight.js';
 import type { ProgressEvent } from '../../src/phases/progress.js';
-import { calicoManifestUrl } from '../../src/render/cni.js';
+import { calicoManifestUrl } from '../../src/artifacts/manifest.js';
 import { type CreateLab, createLab, fileList, NET_FLAGS, sh } from './support.js';
 
 /**
  * Kubernetes 1.30 (kubeadm v1beta3), one master and one worker, created through a run of faults, one
  * attempt each, every attempt stopping at a later phase boundary: the mirror failing during the
  * fetch, sshd killed on the worker, Ctrl-C in the middle of a phase, the worker cut off the network,
- * the mirror failing the CNI manifest. Each re-run is plain `kubeon create NAME`; from the journal,
+ * the CNI manifest failing to apply. Each re-run is plain `kubeon create NAME`; from the journal,
  * the progress events (`-o json`) and the stand-ins' call logs, none redoes a node's finished phase.
  *
  * The boundary is exact: `KUBEON_TEST_STOP_AFTER_PHASE` makes kubeon stop itself (SIGSTOP) once a
@@ -263,26 +263,31 @@ describe('kubeon create through a fault at each phase boundary', () => {
     expect(await count(w.name, 'kubeadm', 'join-start')).toBe(0);
   }, 300_000);
 
-  it('the mirror failing the CNI manifest after the join stops create at the CNI', async () => {
-    const w = worker();
+  it('the CNI manifest failing to apply after the join stops create at the CNI', async () => {
+    const [m, w] = [master(), worker()];
     const before = await journal();
-    const path = new URL(calicoManifestUrl(checkVersionSupported(VERSION).calico)).pathname;
-    k.mirror.setFaults([{ kind: 'status', status: 503, path: `/raw.githubusercontent.com${path}` }]);
+    // A file where the manifest goes on the master makes its apply fail.
+    await sh(lab, m.name, 'mkdir -p /etc/kubeon && echo in-the-way > /etc/kubeon/cni');
     const a = await attempt(['create', NAME]).done;
-    k.mirror.setFaults([]);
+    await sh(lab, m.name, 'rm /etc/kubeon/cni');
     expect(a.code, a.stderr).toBe(1);
-    expect(a.stderr).toContain('the calico manifest could not be fetched');
+    expect(a.stderr).toContain('"apply the calico manifest" exited with 1');
     expect(redone(before, a)).toEqual([]);
     const j = await journal();
     expect(doneIn(j, 'join-workers')).toEqual([w.name]);
     expect(j.some((e) => e.phase === 'cni' && e.status === 'failed')).toBe(true);
     expect(await count(w.name, 'kubeadm', 'join-start')).toBe(1);
+    // The manifest was fetched and verified before any node changed: the re-run takes it from the
+    // cache, so a mirror failing it now does not matter.
+    const path = new URL(calicoManifestUrl(checkVersionSupported(VERSION).calico)).pathname;
+    k.mirror.setFaults([{ kind: 'status', status: 503, path: `/raw.githubusercontent.com${path}` }]);
   }, 300_000);
 
   it('the last re-run completes without redoing anything', async () => {
     const [m, w] = [master(), worker()];
     const before = await journal();
     const a = await attempt(['create', NAME]).done;
+    k.mirror.setFaults([]);
     expect(a.stderr).toContain(`cluster "${NAME}" is ready`);
     expect(a.code, a.stderr).toBe(0);
     expect(redone(before, a)).toEqual([]);
