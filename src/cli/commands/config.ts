@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { minorsOf } from '../../artifacts/catalog.js';
 import { clusterJsonSchema } from '../../cluster/spec.js';
 import { clusterTemplate } from '../../cluster/spec-template.js';
 import { validateClusterName } from '../../cluster/validate.js';
@@ -38,6 +37,7 @@ export function configCommand(makeCtx: ContextFactory): Command {
       const ctx = makeCtx(command);
       const masters = count(opts.masters, '--masters', 1, 99);
       const workers = count(opts.workers, '--workers', 0, 150);
+      const { minorsOf } = await import('../../artifacts/catalog.js');
       const newest = minorsOf().at(-1)!.minor;
       const text = clusterTemplate({
         name: validateClusterName(opts.name),

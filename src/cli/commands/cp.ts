@@ -5,7 +5,6 @@ import type { PutProgress } from '../../fleet/fleet.js';
 import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
-import { finish, openFleetSession, tally } from '../fleet-session.js';
 
 interface CpOptions extends FleetFlagValues {
   askPass?: boolean;
@@ -81,6 +80,7 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
     mode = Number.parseInt(opts.mode, 8);
   }
   const settings = fleetSettings(opts);
+  const { finish, openFleetSession, tally } = await import('../fleet-session.js');
   const session = await openFleetSession(ctx, targetText, 'cp', settings);
   const progress = progressReporter(ctx);
   const started = Date.now();

@@ -1,12 +1,10 @@
 import { Command } from 'commander';
-import { checkVersionSupported } from '../../artifacts/catalog.js';
 import type { ClusterFlags } from '../../cluster/from-flags.js';
 import { redactSpec } from '../../cluster/redact.js';
 import { validateClusterName } from '../../cluster/validate.js';
 import { badInput, notImplemented } from '../../core/errors.js';
 import { plural } from '../../core/suggest.js';
 import { planCreate } from '../../phases/create-plan.js';
-import { registerCluster } from '../../phases/register.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { specFromCommandLine } from '../create-spec.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
@@ -58,6 +56,7 @@ async function run(
       `cluster "${name}" (name: in ${opts.file}) already exists`,
       `run "kubeon create ${name}" to continue it, or "kubeon destroy ${name}" first`,
     );
+  const { checkVersionSupported } = await import('../../artifacts/catalog.js');
   checkVersionSupported(spec.version, { allowDotZero: opts.allowDotZero });
   for (const w of warnings) ctx.out.warn(w);
 
@@ -73,6 +72,7 @@ async function run(
     return;
   }
   if (opts.registerOnly) {
+    const { registerCluster } = await import('../../phases/register.js');
     await registerCluster(ctx, spec, fleetSettings(opts));
     return;
   }

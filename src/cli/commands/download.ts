@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import { ArtifactCache } from '../../artifacts/cache.js';
-import { ensureArtifacts } from '../../artifacts/ensure.js';
-import { mirrorList } from '../../artifacts/mirrors.js';
 import { ARCHES, type Arch, archOf } from '../../artifacts/plan.js';
 import { createProgress, formatBytes } from '../../artifacts/progress.js';
 import { badInput } from '../../core/errors.js';
@@ -90,6 +88,8 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
         throw badInput(`--concurrency ${opts.concurrency} is not between 1 and 32`, 'e.g. --concurrency 4');
       }
       await ctx.store.init();
+      const { ensureArtifacts } = await import('../../artifacts/ensure.js');
+      const { mirrorList } = await import('../../artifacts/mirrors.js');
       const set = await ensureArtifacts({
         version,
         allowDotZero: Boolean(opts.allowDotZero),

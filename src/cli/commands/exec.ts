@@ -6,7 +6,6 @@ import type { FleetTarget, RunResult } from '../../fleet/types.js';
 import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
-import { finish, openFleetSession, tally } from '../fleet-session.js';
 
 interface ExecOptions extends FleetFlagValues {
   askPass?: boolean;
@@ -28,6 +27,7 @@ async function run(
   if (argv.length === 0)
     throw badInput('no command given', `write kubeon exec ${targetText} -- COMMAND [ARGS...]`);
   const settings = fleetSettings(opts);
+  const { finish, openFleetSession, tally } = await import('../fleet-session.js');
   const session = await openFleetSession(ctx, targetText, 'exec', settings);
   const { fleet, targets } = session;
   const json = ctx.out.format !== 'table';
