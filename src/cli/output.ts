@@ -61,13 +61,18 @@ export function renderTable<T>(rows: T[], columns: Column<T>[]): string {
     .join('\n');
 }
 
+/** Colour only on a terminal, never with NO_COLOR (no-color.org) or TERM=dumb. */
+export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+}
+
 export function createOutput(
   format: OutputFormat,
   verbose: number,
   streams: Streams,
   env: NodeJS.ProcessEnv,
 ): Output {
-  const color = Boolean(streams.stderr.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+  const color = colorWanted(streams.stderr, env);
   const paint = pc.createColors(color);
   return {
     format,

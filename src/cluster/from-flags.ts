@@ -20,14 +20,6 @@ export const ASKED_PASSWORD_VAR = 'KUBEON_PASSWORD';
  * Flags win over the file. Repeatable per-node flags are parallel lists: the i-th value belongs to
  * the i-th -m/-w address.
  */
-export interface AuthFlags {
-  User?: string;
-  Port?: string;
-  Passwd?: string;
-  PkFile?: string;
-  PkPassword?: string;
-}
-
 export interface NodeFlags {
   master?: string[];
   worker?: string[];

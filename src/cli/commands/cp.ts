@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { bar } from '../../artifacts/progress.js';
 import { badInput } from '../../core/errors.js';
 import { plural } from '../../core/suggest.js';
 import type { PutProgress } from '../../fleet/fleet.js';
@@ -40,10 +41,7 @@ function progressReporter(ctx: CommandContext) {
   const draw = (p: PutProgress, final = false) => {
     const { pct, text } = line(p, final);
     if (tty) {
-      const filled = Math.round(pct / 5);
-      ctx.streams.stderr.write(
-        `\r[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}] ${String(pct).padStart(3)}%  ${text}\x1b[K`,
-      );
+      ctx.streams.stderr.write(`\r${bar(pct / 100, 20)} ${String(pct).padStart(3)}%  ${text}\x1b[K`);
       drawn = true;
     } else {
       ctx.streams.stderr.write(`copy: ${pct}%  ${text}\n`);

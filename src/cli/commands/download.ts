@@ -18,6 +18,14 @@ interface DownloadOptions {
   trustMirrorChecksums?: boolean;
 }
 
+/** The CNI named by --cni, checked. */
+export function parseCni(value: string | undefined): 'calico' | 'cilium' | 'none' {
+  const cni = value ?? 'calico';
+  if (cni !== 'calico' && cni !== 'cilium' && cni !== 'none')
+    throw badInput(`CNI "${cni}" is not supported`, 'use --cni calico, cilium or none');
+  return cni;
+}
+
 export function parseArches(value: string | undefined): Arch[] {
   if (!value) {
     const own = archOf(process.arch);
@@ -80,9 +88,7 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
       }
       if (!version)
         throw badInput('download needs a Kubernetes version', 'e.g. kubeon download v1.31.2, or --prune');
-      const cni = opts.cni ?? 'calico';
-      if (cni !== 'calico' && cni !== 'cilium' && cni !== 'none')
-        throw badInput(`CNI "${cni}" is not supported`, 'use --cni calico, cilium or none');
+      const cni = parseCni(opts.cni);
       const concurrency = Number(opts.concurrency ?? 4);
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
         throw badInput(`--concurrency ${opts.concurrency} is not between 1 and 32`, 'e.g. --concurrency 4');

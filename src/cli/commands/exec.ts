@@ -6,6 +6,7 @@ import type { FleetTarget, RunResult } from '../../fleet/types.js';
 import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
+import { colorWanted } from '../output.js';
 
 interface ExecOptions extends FleetFlagValues {
   askPass?: boolean;
@@ -15,7 +16,7 @@ interface ExecOptions extends FleetFlagValues {
 const PALETTE = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'red'] as const;
 
 function useColor(ctx: CommandContext): boolean {
-  return Boolean(ctx.streams.stdout.isTTY) && !ctx.env.NO_COLOR && ctx.env.TERM !== 'dumb';
+  return colorWanted(ctx.streams.stdout, ctx.env);
 }
 
 async function run(

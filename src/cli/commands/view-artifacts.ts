@@ -3,10 +3,9 @@ import { Command } from 'commander';
 import { ArtifactCache, fileKey } from '../../artifacts/cache.js';
 import { type KubeadmImages, kubeadmImageList } from '../../artifacts/kubeadm-images.js';
 import { archOf } from '../../artifacts/plan.js';
-import { badInput } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
 import { collect } from '../node-flags.js';
-import { parseArches } from './download.js';
+import { parseArches, parseCni } from './download.js';
 
 /** `view support` and `view component`: answered from the catalog, offline, in well under a second. */
 export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
@@ -75,10 +74,7 @@ export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
         const { checkVersionSupported } = await import('../../artifacts/catalog.js');
         const { mirrorList } = await import('../../artifacts/mirrors.js');
         const v = checkVersionSupported(version, { allowDotZero: Boolean(opts.allowDotZero) });
-        const cni = opts.cni ?? 'calico';
-        if (cni !== 'calico' && cni !== 'cilium' && cni !== 'none') {
-          throw badInput(`CNI "${cni}" is not supported`, 'use --cni calico, cilium or none');
-        }
+        const cni = parseCni(opts.cni);
         const { componentView } = await import('../../artifacts/support.js');
         const view = componentView(v, {
           arches: parseArches(opts.arch),
