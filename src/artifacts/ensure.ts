@@ -5,6 +5,7 @@ import { ArtifactCache } from './cache.js';
 import { checkVersionSupported, type SupportedVersion } from './catalog.js';
 import { type FetchedFile, fetchFiles } from './fetch.js';
 import { createDispatcher } from './http.js';
+import type { ImagePins } from './image-pins.js';
 import { type KubeadmImages, kubeadmImageList } from './kubeadm-images.js';
 import { checksumSource, type FileSource, fileSources, imageCandidates, parseImageRef } from './mirrors.js';
 import { type PulledImage, pullImage, RegistryClient } from './oci.js';
@@ -37,6 +38,8 @@ export interface EnsureOptions {
   hostArch?: Arch;
   /** --trust-mirror-checksums: a file no trusted source vouches for may be verified by the mirror's own checksum. */
   trustMirrorChecksums?: boolean;
+  /** Image digests recorded at first use; a changed one is refused (see image-pins.ts). */
+  imagePins?: ImagePins;
   /** Lists kubeadm's images; default runs the cached kubeadm. Tests on machines without it replace this. */
   listImages?: (kubeadmPath: string, version: string, sha256: string) => Promise<KubeadmImages>;
 }
@@ -107,6 +110,7 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
                 cache,
                 client,
                 kubernetes: version.version,
+                ...(opts.imagePins ? { pins: opts.imagePins } : {}),
                 onBytes: (n) => {
                   done += n;
                   base.progress.update(id, done, undefined);

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { ArtifactCache } from '../../artifacts/cache.js';
 import { ARCHES, type Arch, archOf } from '../../artifacts/plan.js';
@@ -16,6 +17,7 @@ interface DownloadOptions {
   prune?: boolean;
   concurrency?: string;
   trustMirrorChecksums?: boolean;
+  acceptNewImageDigests?: boolean;
 }
 
 /** The CNI named by --cni, checked. */
@@ -66,6 +68,10 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
       '--trust-mirror-checksums',
       "accept a mirror's own checksum file for files no trusted digest covers (announced per file, recorded in the cache)",
     )
+    .option(
+      '--accept-new-image-digests',
+      'with --offline: accept an image whose tag now resolves to another digest than the one recorded',
+    )
     .action(async (version: string | undefined, opts: DownloadOptions, command: Command) => {
       const ctx = makeCtx(command);
       if (opts.prune) {
@@ -96,7 +102,13 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
       await ctx.store.init();
       const { ensureArtifacts } = await import('../../artifacts/ensure.js');
       const { mirrorList } = await import('../../artifacts/mirrors.js');
+      const { ImagePins } = await import('../../artifacts/image-pins.js');
+      // No cluster is named here: this machine's own record, kept beside the cache it describes.
+      const imagePins = new ImagePins(join(ctx.store.home, 'image-digests'), {
+        acceptNew: Boolean(opts.acceptNewImageDigests),
+      });
       const set = await ensureArtifacts({
+        imagePins,
         version,
         allowDotZero: Boolean(opts.allowDotZero),
         arches: parseArches(opts.arch),
