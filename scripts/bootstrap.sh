@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what kubeon's lab, tests and demo need on a fresh Debian machine (idempotent).
 # System packages: real OpenSSH, haproxy, etcd, openssl, systemd-nspawn, baselines (pssh, ansible),
-# shellcheck for the rendered scripts.
+# containerd + shellcheck, which the renderer tests run the rendered files through (test/render),
+# and zsh + fish, whose completion tests run the generated scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,8 @@ PACKAGES=(
   openssh-server openssh-client sudo iproute2 bridge-utils iptables kmod procps psmisc
   haproxy etcd-server etcd-client openssl curl ca-certificates
   debootstrap systemd-container docker-registry
-  pssh ansible shellcheck
+  pssh ansible
+  containerd shellcheck
   zsh fish
 )
 

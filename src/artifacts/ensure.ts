@@ -27,6 +27,8 @@ export interface EnsureOptions {
   imageRepos?: readonly string[];
   /** Also fetch container images. */
   images?: boolean;
+  /** List kubeadm's images for the version (pause, etcd, coredns tags) even without fetching them. */
+  kubeadmImages?: boolean;
   cni?: 'calico' | 'cilium' | 'none';
   cacheDir: string;
   env: NodeJS.ProcessEnv;
@@ -76,7 +78,7 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
   try {
     const planned = planFiles(version, opts.arches);
     const files = await fetchFiles(planned, base);
-    if (!opts.images) return { version, files, images: [] };
+    if (!opts.images && !opts.kubeadmImages) return { version, files, images: [] };
 
     const hostArch = opts.hostArch ?? archOf(process.arch);
     if (!hostArch) throw new KubeonError(`cannot run kubeadm on a ${process.arch} control machine`);
@@ -91,6 +93,7 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
       version.version,
       kubeadm!.sha256,
     );
+    if (!opts.images) return { version, files, kubeadmImages, images: [] };
     const wanted = [...kubeadmImages.all, ...catalogImages(version, opts.cni ?? 'calico')];
     const client = new RegistryClient(dispatcher);
     const limit = pLimit(opts.concurrency ?? 4);

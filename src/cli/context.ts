@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Store } from '../cluster/store.js';
 import { badInput } from '../core/errors.js';
+import type { SessionHost } from '../session/session.js';
 import { SECRET_FLAGS } from './node-flags.js';
 import { createOutput, type Output, type OutputFormat, type Streams } from './output.js';
 
@@ -70,3 +71,13 @@ export function makeContext(
 
 /** Commands receive the context through this, built from the root's global options. */
 export type ContextFactory = (cmd: Command) => CommandContext;
+
+/** The session's view of a command context (src/session/session.ts). */
+export function sessionHost(ctx: CommandContext): SessionHost {
+  return {
+    store: ctx.store,
+    env: ctx.env,
+    commandLine: ctx.commandLine,
+    warn: (m: string) => ctx.out.warn(m),
+  };
+}

@@ -2,26 +2,24 @@ import { clusterNodes } from '../cluster/nodes.js';
 import { parseTarget, selectNodes } from '../cluster/selectors.js';
 import { KubeonError } from '../core/errors.js';
 import { plural } from '../core/suggest.js';
-import {
-  clusterFleetOptions,
-  type FleetSettings,
-  jumpHostOf,
-  nodeName,
-  secretsOf,
-  targetOf,
-} from '../fleet/cluster.js';
-import { Fleet } from '../fleet/fleet.js';
-import { FileLog } from '../fleet/log.js';
+import { type FleetSettings, nodeName, targetOf } from '../fleet/cluster.js';
+import type { Fleet } from '../fleet/fleet.js';
+import { trapInterrupts } from '../fleet/interrupt.js';
+import type { FleetLogger } from '../fleet/log.js';
 import type { FleetTarget, NodeFailure } from '../fleet/types.js';
-import type { CommandContext } from './context.js';
+import { openSession } from '../session/session.js';
+import { type CommandContext, sessionHost } from './context.js';
 
 export interface FleetSession {
   fleet: Fleet;
   targets: FleetTarget[];
-  log: FileLog;
+  log: FleetLogger;
+  /** Aborted by Ctrl-C or SIGTERM: pass it to the fleet's run, query and put. */
+  signal: AbortSignal;
   redact(text: string): string;
   /** Redacts every string inside a result before it is printed (-o json/yaml). */
   redactValue<T>(value: T): T;
+  /** Closes the fleet and the log; after Ctrl-C or SIGTERM it then exits with 130 or 143. */
   close(): Promise<void>;
 }
 
@@ -41,25 +39,19 @@ export async function openFleetSession(
   const nodes = clusterNodes(spec).map((n) => ({ ...n, name: nodeName(n, state) }));
   const selected = selectNodes(nodes, target.terms, target.selector);
   const targets = selected.map((n) => targetOf(n, state, ctx.env));
-  const paths = await ctx.store.ensureClusterDirs(target.cluster);
-  const redactor = secretsOf(targets, jumpHostOf(spec, ctx.env));
-  const log = FileLog.open(paths.logs, command, redactor);
-  log.write({ event: 'start', command: ctx.commandLine, nodes: targets.length });
-  if (settings.insecureIgnoreHostKey)
-    ctx.out.warn(
-      '--insecure-ignore-hostkey: host keys are not checked; anyone on the path can impersonate nodes',
-    );
-  const fleet = new Fleet(await clusterFleetOptions(spec, paths.knownHosts, settings, ctx.env, log));
+  const session = await openSession(sessionHost(ctx), spec, { command, settings, targets });
+  const trap = trapInterrupts({ say: (line) => ctx.out.info(line) });
   return {
-    fleet,
+    fleet: session.fleet,
     targets,
-    log,
-    redact: (t) => redactor.redact(t),
-    redactValue: (v) => redactor.redactValue(v),
+    log: session.log,
+    signal: trap.signal,
+    redact: session.redact,
+    redactValue: (v) => session.redactor.redactValue(v),
     async close() {
-      await fleet.close();
-      log.write({ event: 'end' });
-      log.close();
+      if (trap.signal.aborted) session.log.write({ event: 'interrupted' });
+      await session.close();
+      trap.release();
     },
   };
 }
@@ -98,9 +90,9 @@ export function summaryLine(t: Tally, total: number): string {
  * What to do next, by what went wrong. The log is named only when it holds more than the lines
  * above: the output of failed steps that the command did not print itself.
  */
-function nextStep(t: Tally, logPath: string, outputShown: boolean): string {
+function nextStep(t: Tally, logPath: string | undefined, outputShown: boolean): string {
   if (t.failed)
-    return outputShown
+    return outputShown || logPath === undefined
       ? 'the output above shows why each command failed'
       : `the output of the failed steps is in the log ${logPath}`;
   const changed = t.failures.find((f) => f.error.kind === 'hostkey-changed');

@@ -57,3 +57,9 @@ export async function askSecret(ctx: CommandContext, prompt: string): Promise<st
     throw badInput('no password was entered', 'type it at the prompt, or pipe it on stdin with --ask-pass');
   return value;
 }
+
+/** Asks a question on stderr and reads one line of answer (visible). */
+export async function askLine(ctx: CommandContext, prompt: string): Promise<string> {
+  ctx.streams.stderr.write(prompt);
+  return ((await readLine(ctx.streams.stdin)) ?? '').trim();
+}

@@ -80,3 +80,22 @@ export function mergeKubeconfig(
   if (!('preferences' in out)) out.preferences = {};
   return YAML.stringify(out);
 }
+
+/** The user's kubeconfig without kubeon's entries for `cluster`; unchanged text when it has none. */
+export function removeKubeconfigContext(
+  existing: string,
+  cluster: string,
+  userPath = '~/.kube/config',
+): string {
+  const base = parse(existing, userPath);
+  const name = contextName(cluster);
+  const has = (l: Named[] | undefined, n: string) => (l ?? []).some((e) => e.name === n);
+  if (!has(base.contexts, name) && !has(base.clusters, name) && !has(base.users, `${name}-admin`))
+    return existing;
+  const out: KubeConfig = { ...base };
+  out.clusters = (base.clusters ?? []).filter((e) => e.name !== name);
+  out.users = (base.users ?? []).filter((e) => e.name !== `${name}-admin`);
+  out.contexts = (base.contexts ?? []).filter((e) => e.name !== name);
+  if (out['current-context'] === name) out['current-context'] = '';
+  return YAML.stringify(out);
+}

@@ -44,6 +44,7 @@ export const ClusterStateSchema = z.looseObject({
       hostname: z.string().optional(),
       arch: z.string().optional(),
       os: z.string().optional(),
+      facts: z.unknown().optional(),
     }),
   ),
   journal: z.array(JournalEntrySchema),

@@ -8,6 +8,10 @@ export const ExitCode = {
   badInput: 2,
   notImplemented: 3,
   locked: 4,
+  /** Stopped by SIGINT (128 + 2), as shells report it. */
+  interrupted: 130,
+  /** Stopped by SIGTERM (128 + 15). */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

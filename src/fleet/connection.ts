@@ -6,7 +6,8 @@ import { type AuthEnv, authHandler, planAuth } from './auth.js';
 import { type HostKeyPins, hostId, hostKeyAlgorithms } from './hostkeys.js';
 import { LineSplitter } from './lines.js';
 import { isTransientConnectError, type RetryPolicy, withRetry } from './retry.js';
-import { sh } from './script.js';
+import { type ShellFragment, sh } from './script.js';
+import { renderOpenTempDir, TEMP_PREFIX } from './sweep.js';
 import { NodeError, type SshCredentials } from './types.js';
 
 /**
@@ -93,6 +94,8 @@ export interface ExecResult {
   deadlineHit: boolean;
   /** The connection went away before the command's exit status arrived. */
   lost: boolean;
+  /** `stop.signal` aborted before the command finished. */
+  interrupted: boolean;
 }
 
 export interface ExecOptions {
@@ -102,6 +105,11 @@ export interface ExecOptions {
   onStderr?: (line: string) => void;
   /** Client-side deadline; the remote side enforces its own timeout first. */
   deadlineMs?: number;
+  /**
+   * On abort: run `command` (which signals the remote process group) on a channel of its own, give
+   * the group `graceMs` to end, then close the channel. Without `command` the channel closes at once.
+   */
+  stop?: { signal: AbortSignal; command?: string; graceMs?: number };
 }
 
 /** Output kept per stream; more is dropped from the middle, keeping the start and the end. */
@@ -211,16 +219,19 @@ export class NodeConnection {
       let signal: string | undefined;
       let deadlineHit = false;
       let lost = false;
+      let interrupted = false;
       let exited = false;
       let settled = false;
       const settle = () => {
         if (settled) return;
         settled = true;
         if (timer) clearTimeout(timer);
+        if (giveUp) clearTimeout(giveUp);
+        opts.stop?.signal.removeEventListener('abort', onAbort);
         this.client.off('close', onLost);
         outLines?.end();
         errLines?.end();
-        resolve({ exitCode, signal, stdout: out.text(), stderr: err.text(), deadlineHit, lost });
+        resolve({ exitCode, signal, stdout: out.text(), stderr: err.text(), deadlineHit, lost, interrupted });
       };
       const timer =
         opts.deadlineMs === undefined
@@ -236,6 +247,24 @@ export class NodeConnection {
                 settle();
               }, CLOSE_GRACE_MS).unref();
             }, opts.deadlineMs);
+      let giveUp: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        if (exited) return;
+        interrupted = true;
+        const stop = opts.stop!;
+        if (stop.command)
+          // Past the channel limit on purpose: the slots may all be taken by the commands to stop.
+          this.client.exec(stop.command, (e, ch) => {
+            if (!e)
+              ch.on('data', () => {})
+                .on('close', () => {})
+                .end();
+          });
+        giveUp = setTimeout(() => channel.close(), stop.command ? (stop.graceMs ?? 0) : 0);
+        giveUp.unref();
+      };
+      if (opts.stop?.signal.aborted) queueMicrotask(onAbort);
+      else opts.stop?.signal.addEventListener('abort', onAbort, { once: true });
       channel.on('data', (b: Buffer) => {
         out.push(b);
         outLines?.push(b);
@@ -318,17 +347,20 @@ export class NodeConnection {
 
   /**
    * A private directory (0700) for uploaded scripts and staged files, created once per connection
-   * under a random name so nobody else on the node can pre-create or read it.
+   * under a random name so nobody else on the node can pre-create or read it. Creating it also
+   * sweeps what killed runs left on the node (see sweep.ts); `extra` is added to that sweep.
    */
-  tempDir(): Promise<string> {
+  tempDir(extra?: ShellFragment): Promise<string> {
     if (!this.tmp) {
-      const dir = `/tmp/.kubeon-${randomBytes(8).toString('hex')}`;
-      this.tmp = this.sftpCall<void>((s, cb) => s.mkdir(dir, { mode: 0o700 }, cb)).then(
-        () => dir,
-        (err: Error) => {
-          throw new NodeError('failed', `${this.endpoint.name}: cannot create ${dir}: ${err.message}`);
-        },
-      );
+      const dir = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
+      this.tmp = this.exec(renderOpenTempDir(dir, extra)).then((r) => {
+        if (r.exitCode !== 0)
+          throw new NodeError(
+            r.lost ? 'unreachable' : 'failed',
+            `${this.endpoint.name}: cannot create ${dir}: ${r.stderr.trim() || `exit ${r.exitCode}`}`,
+          );
+        return dir;
+      });
       this.tmp.catch(() => {
         this.tmp = undefined;
       });
@@ -367,11 +399,8 @@ export class NodeConnection {
     if (this.tmp) {
       const dir = await this.tmp.catch(() => undefined);
       if (dir) {
-        // The directory is normally empty by now, so an SFTP rmdir (no process on the node)
-        // suffices; what a broken-off copy left behind needs rm -r.
-        const cleanup = this.sftpCall<void>((s, cb) => s.rmdir(dir, cb)).catch(() =>
-          this.exec(sh`rm -rf -- ${dir}`.text).catch(() => undefined),
-        );
+        // It holds at least its owner file, and whatever a broken-off copy left behind.
+        const cleanup = this.exec(sh`rm -rf -- ${dir}`.text).catch(() => undefined);
         await Promise.race([cleanup, new Promise((r) => setTimeout(r, 3000).unref())]);
       }
     }

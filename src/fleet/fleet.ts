@@ -11,6 +11,7 @@ import {
   type HostKeyPolicy,
   type NodeConnection,
 } from './connection.js';
+import { abortable } from './interrupt.js';
 import type { FleetLogger } from './log.js';
 import {
   type LocalTree,
@@ -24,7 +25,15 @@ import {
   upload,
 } from './put.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { KILL_GRACE_S, runCommandLine, type Script, scriptPath } from './script.js';
+import {
+  KILL_GRACE_S,
+  pidPath,
+  renderStop,
+  runCommandLine,
+  type Script,
+  type ShellFragment,
+  scriptPath,
+} from './script.js';
 import {
   type FleetTarget,
   failureOf,
@@ -46,6 +55,11 @@ export interface FleetOptions {
   env?: NodeJS.ProcessEnv;
   log: FleetLogger;
   bastion?: JumpHost;
+  /**
+   * Shell text added to the leftover sweep that runs, as the login user, when a node's temporary
+   * directory is first opened (e.g. the artifact fan-out clean-up); see sweep.ts.
+   */
+  sweep?: (t: FleetTarget) => ShellFragment;
 }
 
 export interface RunOptions {
@@ -56,6 +70,8 @@ export interface RunOptions {
   onStdout?: (node: FleetTarget, line: string) => void;
   onStderr?: (node: FleetTarget, line: string) => void;
   onResult?: (r: RunResult) => void;
+  /** Aborting it ends the remote process groups of this step; nodes not started yet are skipped. */
+  signal?: AbortSignal;
 }
 
 export interface PutProgress {
@@ -75,6 +91,8 @@ export interface PutOptions {
   timeoutMs?: number;
   onProgress?: (p: PutProgress) => void;
   onResult?: (r: PutResult) => void;
+  /** Aborting it stops uploads and placement; staged files go with the connection's directory. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_CONCURRENCY = 64;
@@ -114,6 +132,8 @@ function classify(
   r: ExecResult,
   c: { purpose: string; sudo: boolean; timeoutMs: number; overran: boolean },
 ): NodeFailure | undefined {
+  if (r.interrupted)
+    return { kind: 'failed', message: `${c.purpose} interrupted; its processes were stopped` };
   if (c.overran)
     return {
       kind: 'timeout',
@@ -249,7 +269,7 @@ export class Fleet {
     targets: readonly FleetTarget[],
     purpose: string,
     command: string,
-    opts: { timeoutMs?: number; sudo?: boolean } = {},
+    opts: { timeoutMs?: number; sudo?: boolean; signal?: AbortSignal } = {},
   ): Promise<RunResult[]> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const results = await Promise.all(
@@ -259,13 +279,14 @@ export class Fleet {
           const sudo = Boolean(opts.sudo);
           let result: RunResult;
           try {
-            const conn = await this.connection(t);
+            const conn = await this.connectFor(t, opts.signal);
             const withPassword = sudo && t.sudoPassword !== undefined;
             const line = sudo
               ? `${withPassword ? "sudo -S -p ''" : 'sudo -n'} sh -c ${shq(command)}`
               : command;
             const r = await conn.exec(line, {
               deadlineMs: timeoutMs,
+              ...(opts.signal ? { stop: { signal: opts.signal } } : {}),
               ...(withPassword ? { stdin: `${t.sudoPassword}\n` } : {}),
             });
             result = resultOf(t, r, started);
@@ -281,6 +302,14 @@ export class Fleet {
     );
     await this.opts.hostKeys.pins.save();
     return results;
+  }
+
+  /** The node's connection, unless the signal aborts first. */
+  private connectFor(t: FleetTarget, signal: AbortSignal | undefined): Promise<NodeConnection> {
+    return abortable(this.connection(t), signal).catch((err: unknown) => {
+      if (signal?.aborted) throw notStarted(signal);
+      throw err;
+    });
   }
 
   private failed(t: FleetTarget, started: number, err: unknown): RunResult {
@@ -337,14 +366,15 @@ export class Fleet {
     const sudo = viaSudo(t, opts.sudo);
     let result: RunResult;
     try {
-      const conn = await this.connection(t);
-      const dir = await conn.tempDir();
+      const conn = await this.connectFor(t, opts.signal);
+      const dir = await conn.tempDir(this.opts.sweep?.(t));
       const path = scriptPath(dir, seq);
       await conn
         .sftpCall<void>((sftp, cb) => sftp.writeFile(path, s.text, { mode: 0o700 }, cb))
         .catch((err: Error) => {
           throw new NodeError('failed', `cannot upload the script for "${s.purpose}": ${err.message}`);
         });
+      if (opts.signal?.aborted) throw notStarted(opts.signal);
       const r = await conn.exec(
         runCommandLine(path, { sudo, sudoPassword: t.sudoPassword !== undefined, timeoutMs }),
         {
@@ -352,9 +382,13 @@ export class Fleet {
           ...(opts.onStdout ? { onStdout: (l: string) => opts.onStdout!(t, l) } : {}),
           ...(opts.onStderr ? { onStderr: (l: string) => opts.onStderr!(t, l) } : {}),
           deadlineMs: timeoutMs + DEADLINE_SLACK_MS,
+          ...(opts.signal
+            ? { stop: { signal: opts.signal, command: renderStop(path), graceMs: (KILL_GRACE_S + 2) * 1000 } }
+            : {}),
         },
       );
-      conn.sftpCall<void>((sftp, cb) => sftp.unlink(path, cb)).catch(() => undefined);
+      for (const f of [path, pidPath(path)])
+        conn.sftpCall<void>((sftp, cb) => sftp.unlink(f, cb)).catch(() => undefined);
       result = resultOf(t, r, started);
       // timeout(1) exits 124 (TERM) or 137 (KILL after the grace) when the step overran.
       const overran =
@@ -417,7 +451,11 @@ export class Fleet {
   ): Promise<PutResult> {
     const started = Date.now();
     const sudo = viaSudo(t, opts.sudo);
-    const stepOpts = { sudo, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+    const stepOpts = {
+      sudo,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    };
     const result: PutResult = { node: t.name, ip: t.host, sent: 0, skipped: 0, bytes: 0, durationMs: 0 };
     let accounted = 0;
     try {
@@ -427,11 +465,11 @@ export class Fleet {
       const finals = found.isDir
         ? [posix.join(plan.dest, posix.basename(tree.root.replace(/\/+$/, '')))]
         : plan.finals;
-      const conn = await this.connection(t);
+      const conn = await this.connectFor(t, opts.signal);
       const session = await conn.sftp();
       // Uploads always land in the connection's private directory, which close() and the next run's
       // sweep remove: an upload cut off (node lost, kubeon killed) leaves nothing beside the destination.
-      const stage = await conn.tempDir();
+      const stage = await conn.tempDir(this.opts.sweep?.(t));
       const placements: Placement[] = [];
       const chmods: { final: string; mode: string }[] = [];
       for (const [i, f] of tree.files.entries()) {
@@ -450,10 +488,13 @@ export class Fleet {
           `.${posix.basename(final)}.kubeon-${randomBytes(4).toString('hex')}.tmp`,
         );
         const staged = `${stage}/${i}.up`;
-        await upload(session, f, staged, (n) => {
-          accounted += n;
-          onBytes(n, true);
-        }).catch(async (err: Error) => {
+        await abortable(
+          upload(session, f, staged, (n) => {
+            accounted += n;
+            onBytes(n, true);
+          }),
+          opts.signal,
+        ).catch(async (err: Error) => {
           // Best effort: when the session itself is gone the temporary name stays behind, but the
           // final name is never touched.
           await conn.sftpCall<void>((s, cb) => s.unlink(staged, cb)).catch(() => undefined);
@@ -508,6 +549,10 @@ export class Fleet {
     if (this.jump) await this.jump.then((j) => j.close()).catch(() => undefined);
     await this.opts.hostKeys.pins.save();
   }
+}
+
+function notStarted(signal: AbortSignal): NodeError {
+  return new NodeError('failed', `not started: ${(signal.reason as Error).message}`);
 }
 
 function creds(t: FleetTarget) {

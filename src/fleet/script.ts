@@ -78,7 +78,24 @@ export function runCommandLine(
   opts: { sudo: boolean; sudoPassword: boolean; timeoutMs: number },
 ): string {
   const sudo = opts.sudo ? (opts.sudoPassword ? "sudo -S -p '' " : 'sudo -n ') : '';
-  return `${sudo}timeout -k ${KILL_GRACE_S} ${seconds(opts.timeoutMs)} bash -euo pipefail ${shq(scriptPath)}`;
+  // The shell records its PID and becomes sudo or timeout: signalling that PID reaches the group.
+  return `printf '%s\\n' "$$" > ${shq(pidPath(scriptPath))} && exec ${sudo}timeout -k ${KILL_GRACE_S} ${seconds(opts.timeoutMs)} bash -euo pipefail ${shq(scriptPath)}`;
+}
+
+/** Where the run of a script records the PID that leads its process group. */
+export function pidPath(scriptPath: string): string {
+  return `${scriptPath}.pid`;
+}
+
+/**
+ * Ends a running script's process group: TERM to the recorded PID, which timeout(1) passes to its
+ * whole group (sudo relays it to timeout first); timeout sends KILL after its grace.
+ */
+export function renderStop(scriptPath: string): string {
+  // The interrupt can come just after the channel opened, before the shell wrote its PID.
+  const pid = pidPath(scriptPath);
+  return sh`for i in 1 2 3 4 5 6 7 8 9 10; do [ -s ${pid} ] && break; sleep 0.1; done; kill -TERM "$(cat ${pid})" 2>/dev/null || true`
+    .text;
 }
 
 /** Renders `kubeon exec` arguments: one argument is a shell command line, several are an exact argv. */

@@ -37,7 +37,7 @@ export function bundlesFor(
 }
 
 export interface DistributeOptions {
-  fleet: Fleet;
+  fleet: Pick<Fleet, 'run' | 'put'>;
   version: string;
   bundles: NodeBundle[];
   /** Scratch directory on the control machine, on the same file system as the cache blobs. */

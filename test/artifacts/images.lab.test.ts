@@ -162,18 +162,17 @@ describe('kubeon download --offline', () => {
         '--arch',
         'amd64',
         '--offline',
-        '--cni',
-        'cilium',
         '--mirror',
         mirror.url,
+        // A repository that holds none of the images.
         '--image-repo',
-        registry.host,
+        `${registry.host}/nowhere`,
       ],
       env,
     );
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/2 of 10 images could not be fetched/);
-    expect(r.stderr).toContain(`${registry.host}/cilium/cilium:${v.cilium} (HTTP 404)`);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/(\d+) of \1 images could not be fetched/);
+    expect(r.stderr).toContain(`${registry.host}/nowhere/calico/node:${v.calico} (HTTP 404)`);
   });
 
   it('the rendered import script imports what is missing with ctr and skips what is present', async () => {

@@ -86,6 +86,8 @@ describe('kubeon CLI', () => {
         '-w',
         '127.0.0.21',
         '--dry-run',
+        '--assume-os',
+        'ubuntu-22.04',
         '--default-passwd',
         'pw1',
       ],
@@ -95,19 +97,35 @@ describe('kubeon CLI', () => {
     const out = JSON.parse(r.stdout);
     expect(out.spec.version).toBe('v1.31.2');
     expect(out.spec.ssh.defaults.password).toBe('***');
-    expect(out.plan.map((p: { title: string }) => p.title)).toContain('kubeadm init');
+    expect(out.plan.map((p: { phase: string }) => p.phase)).toContain('init');
     expect(await new Store(e.KUBEON_HOME!).list()).toEqual([]);
   });
 
   it('create checks the version against the catalog', async () => {
-    const old = await kubeon(['create', 'v1', 'v1.19.3', '-m', '192.0.2.1', '--dry-run'], env());
+    const old = await kubeon(
+      ['create', 'v1', 'v1.19.3', '-m', '192.0.2.1', '--dry-run', '--assume-os', 'ubuntu-22.04'],
+      env(),
+    );
     expect(old.code).toBe(2);
     expect(old.stderr).toContain('1.19');
-    const dotZero = await kubeon(['create', 'v1', 'v1.31.0', '-m', '192.0.2.1', '--dry-run'], env());
+    const dotZero = await kubeon(
+      ['create', 'v1', 'v1.31.0', '-m', '192.0.2.1', '--dry-run', '--assume-os', 'ubuntu-22.04'],
+      env(),
+    );
     expect(dotZero.code).toBe(2);
     expect(dotZero.stderr).toContain('--allow-dot-zero');
     const allowed = await kubeon(
-      ['create', 'v1', 'v1.31.0', '-m', '192.0.2.1', '--dry-run', '--allow-dot-zero'],
+      [
+        'create',
+        'v1',
+        'v1.31.0',
+        '-m',
+        '192.0.2.1',
+        '--dry-run',
+        '--allow-dot-zero',
+        '--assume-os',
+        'debian-12',
+      ],
       env(),
     );
     expect(allowed.code).toBe(0);
@@ -120,7 +138,10 @@ describe('kubeon CLI', () => {
       file,
       YAML.stringify({ version: 'v1.30.4', masters: [{ ip: '192.0.2.1' }], network: { cni: 'cilium' } }),
     );
-    const r = await kubeon(['-o', 'json', 'create', 'f1', '-f', file, '--cni', 'none', '--dry-run'], e);
+    const r = await kubeon(
+      ['-o', 'json', 'create', 'f1', '-f', file, '--cni', 'none', '--dry-run', '--assume-os', 'rocky-9'],
+      e,
+    );
     expect(r.code).toBe(0);
     const { spec } = JSON.parse(r.stdout);
     expect(spec.version).toBe('v1.30.4');
@@ -134,7 +155,19 @@ describe('kubeon CLI', () => {
   it('--ask-pass reads the password from stdin and never echoes it', async () => {
     const e = env();
     const r = await kubeon(
-      ['-o', 'json', 'create', 'p1', 'v1.31.2', '-m', '192.0.2.1', '--ask-pass', '--dry-run'],
+      [
+        '-o',
+        'json',
+        'create',
+        'p1',
+        'v1.31.2',
+        '-m',
+        '192.0.2.1',
+        '--ask-pass',
+        '--dry-run',
+        '--assume-os',
+        'ubuntu-22.04',
+      ],
       e,
       'hunter2\n',
     );
@@ -152,13 +185,26 @@ describe('kubeon CLI', () => {
     const r = await kubeon(['create', 'prod', 'v1.31.2', '-m', '192.0.2.2'], e);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('already exists');
+    expect(r.stderr).toContain('masters[0].ip: "192.0.2.1" -> "192.0.2.2"');
     const flagOnly = await kubeon(['create', 'prod', '--cni', 'none'], e);
     expect(flagOnly.code).toBe(2);
     expect(flagOnly.stderr).toContain('already exists');
-    // Bare `create NAME` is the resume form, with or without fleet flags.
-    const resume = await kubeon(['create', 'prod', '--concurrency', '8'], e);
-    expect(resume.code).toBe(3);
-    expect(resume.stderr).toContain('continuing kubeon create');
+  });
+
+  it('the same create run again continues the cluster it began', async () => {
+    const e = env();
+    const store = new Store(e.KUBEON_HOME!);
+    const begun = validateSpec({ name: 'prod', version: 'v1.31.2', masters: [{ ip: '192.0.2.1' }] }).spec;
+    // The first contact named the node; the command line never did.
+    begun.masters[0]!.name = 'cp1';
+    await store.writeSpec(begun);
+    const args = ['create', 'prod', 'v1.31.2', '-m', '192.0.2.1', '--dry-run', '--assume-os', 'ubuntu-22.04'];
+    const r = await kubeon(args, e);
+    expect(r.stderr).not.toContain('already exists');
+    expect(r.code, r.stderr).toBe(0);
+    const other = await kubeon([...args, '--cni', 'none'], e);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('network.cni: "calico" -> "none"');
   });
 
   it('list, view config (redacted) and use (kubeconfig merge keeps other contexts)', async () => {

@@ -67,6 +67,24 @@ describe('1. the current cluster is the default', () => {
     expect(certs.code).toBe(0);
     expect(certs.stderr).toContain('cluster prod has no certificates yet');
   });
+
+  it('destroy without a name asks about the current cluster, and forgets one where nothing was installed', async () => {
+    const e = env();
+    await store(e, { name: 'reg', masters: [{ ip: '192.0.2.31', name: 'r1' }] });
+    const none = await kubeon(['destroy', '--yes'], e);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no cluster is current');
+    expect((await kubeon(['use', 'reg'], e)).code).toBe(0);
+    // No terminal: the confirmation cannot be given, so nothing happens.
+    const unconfirmed = await kubeon(['destroy'], e);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain('destroy "reg" needs confirmation');
+    expect(new Store(e.KUBEON_HOME!).exists('reg')).toBe(true);
+    // Only registered: no node is contacted (192.0.2.31 is unroutable) and the cluster is forgotten.
+    const done = await kubeon(['destroy', '--yes'], e);
+    expect(done.code).toBe(0);
+    expect(new Store(e.KUBEON_HOME!).exists('reg')).toBe(false);
+  });
 });
 
 describe('2. config files first', () => {
@@ -82,7 +100,7 @@ describe('2. config files first', () => {
     expect((await kubeon(['config', 'init', path], e)).stderr).toContain('already exists');
 
     writeFileSync(path, text.replace('name: demo', 'name: edge').replace('cni: calico', 'cni: cilium'));
-    const r = await kubeon(['-o', 'json', 'create', '-f', path, '--dry-run'], e);
+    const r = await kubeon(['-o', 'json', 'create', '-f', path, '--dry-run', '--assume-os', 'debian-12'], e);
     expect(r.code).toBe(0);
     const { spec } = JSON.parse(r.stdout);
     expect(spec.name).toBe('edge');
@@ -93,7 +111,20 @@ describe('2. config files first', () => {
     expect(r.stderr).toContain('1 master, 2 workers');
     // Flags still override the file.
     const over = await kubeon(
-      ['-o', 'json', 'create', '-f', path, '--cni', 'none', '-w', '192.0.2.99', '--dry-run'],
+      [
+        '-o',
+        'json',
+        'create',
+        '-f',
+        path,
+        '--cni',
+        'none',
+        '-w',
+        '192.0.2.99',
+        '--dry-run',
+        '--assume-os',
+        'debian-12',
+      ],
       e,
     );
     const overSpec = JSON.parse(over.stdout).spec;
@@ -111,14 +142,17 @@ describe('2. config files first', () => {
     expect(exp.stdout).toContain('passwordFrom: env:KUBEON_PASSWORD');
     expect(exp.stderr).toContain('set KUBEON_PASSWORD');
     const path = file(e, 'exported.yaml', exp.stdout);
-    const again = await kubeon(['create', '-f', path, '--dry-run'], e);
+    const again = await kubeon(['create', '-f', path, '--dry-run', '--assume-os', 'debian-12'], e);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('cluster "prod" (name: in');
     const clone = file(e, 'clone.yaml', exp.stdout.replace('name: prod', 'name: prod2'));
-    const owned = await kubeon(['create', '-f', clone, '--dry-run'], e);
+    const owned = await kubeon(['create', '-f', clone, '--dry-run', '--assume-os', 'debian-12'], e);
     expect(owned.code).toBe(2);
     expect(owned.stderr).toContain('node 192.0.2.11 already belongs to cluster "prod" (and 3 more nodes)');
-    const forced = await kubeon(['-o', 'json', 'create', '-f', clone, '--dry-run', '--force'], e);
+    const forced = await kubeon(
+      ['-o', 'json', 'create', '-f', clone, '--dry-run', '--assume-os', 'debian-12', '--force'],
+      e,
+    );
     expect(forced.code).toBe(0);
     expect(JSON.parse(forced.stdout).spec.ssh.defaults).toEqual({ passwordFrom: 'env:KUBEON_PASSWORD' });
   });
@@ -211,6 +245,8 @@ describe('3. create --help guides; passwords once; lists and ranges', () => {
         '--master-port',
         '22',
         '--dry-run',
+        '--assume-os',
+        'debian-12',
       ],
       env(),
     );
@@ -233,6 +269,8 @@ describe('3. create --help guides; passwords once; lists and ranges', () => {
         '--master-name',
         'b',
         '--dry-run',
+        '--assume-os',
+        'debian-12',
       ],
       env(),
     );
@@ -254,6 +292,8 @@ describe('3. create --help guides; passwords once; lists and ranges', () => {
         '-w',
         '198.51.100.1-198.51.100.255,203.0.113.1-203.0.113.42',
         '--dry-run',
+        '--assume-os',
+        'debian-12',
       ],
       e,
     );
@@ -262,13 +302,25 @@ describe('3. create --help guides; passwords once; lists and ranges', () => {
     expect(spec.masters.map((m: { ip: string }) => m.ip)).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3']);
     expect(spec.workers).toHaveLength(297);
     expect(spec.workers.at(-1).ip).toBe('203.0.113.42');
-    const backwards = await kubeon(['create', 'big', 'v1.31.2', '-m', '192.0.2.9-192.0.2.1', '--dry-run'], e);
+    const backwards = await kubeon(
+      ['create', 'big', 'v1.31.2', '-m', '192.0.2.9-192.0.2.1', '--dry-run', '--assume-os', 'debian-12'],
+      e,
+    );
     expect(backwards.stderr).toContain('-m "192.0.2.9-192.0.2.1" ends before it starts');
-    const mixed = await kubeon(['create', 'big', 'v1.31.2', '-m', '192.0.2.1-2001:db8::1', '--dry-run'], e);
+    const mixed = await kubeon(
+      ['create', 'big', 'v1.31.2', '-m', '192.0.2.1-2001:db8::1', '--dry-run', '--assume-os', 'debian-12'],
+      e,
+    );
     expect(mixed.stderr).toContain('not a range of two addresses of one family');
-    const huge = await kubeon(['create', 'big', 'v1.31.2', '-m', '10.0.0.1-10.9.0.1', '--dry-run'], e);
+    const huge = await kubeon(
+      ['create', 'big', 'v1.31.2', '-m', '10.0.0.1-10.9.0.1', '--dry-run', '--assume-os', 'debian-12'],
+      e,
+    );
     expect(huge.stderr).toContain('at most 4096');
-    const bad = await kubeon(['create', 'big', 'v1.31.2', '-m', '192.0.2.1,192.0.2.300', '--dry-run'], e);
+    const bad = await kubeon(
+      ['create', 'big', 'v1.31.2', '-m', '192.0.2.1,192.0.2.300', '--dry-run', '--assume-os', 'debian-12'],
+      e,
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('-m 192.0.2.300');
   });
@@ -278,12 +330,38 @@ describe('4. one vocabulary', () => {
   it('--proxy-mode sets network.proxyMode; --proxy stays as a hidden alias', async () => {
     const e = env();
     const r = await kubeon(
-      ['-o', 'json', 'create', 'pm', 'v1.31.2', '-m', '192.0.2.1', '--proxy-mode', 'ipvs', '--dry-run'],
+      [
+        '-o',
+        'json',
+        'create',
+        'pm',
+        'v1.31.2',
+        '-m',
+        '192.0.2.1',
+        '--proxy-mode',
+        'ipvs',
+        '--dry-run',
+        '--assume-os',
+        'debian-12',
+      ],
       e,
     );
     expect(JSON.parse(r.stdout).spec.network.proxyMode).toBe('ipvs');
     const old = await kubeon(
-      ['-o', 'json', 'create', 'pm', 'v1.31.2', '-m', '192.0.2.1', '--proxy', 'ipvs', '--dry-run'],
+      [
+        '-o',
+        'json',
+        'create',
+        'pm',
+        'v1.31.2',
+        '-m',
+        '192.0.2.1',
+        '--proxy',
+        'ipvs',
+        '--dry-run',
+        '--assume-os',
+        'debian-12',
+      ],
       e,
     );
     expect(JSON.parse(old.stdout).spec.network.proxyMode).toBe('ipvs');
@@ -299,14 +377,36 @@ describe('4. one vocabulary', () => {
   it('a flag error names the flag; a file error names the file and field and points to explain', async () => {
     const e = env();
     const flag = await kubeon(
-      ['create', 'v', 'v1.31.2', '-m', '192.0.2.1', '--lb-port', '70000', '--dry-run'],
+      [
+        'create',
+        'v',
+        'v1.31.2',
+        '-m',
+        '192.0.2.1',
+        '--lb-port',
+        '70000',
+        '--dry-run',
+        '--assume-os',
+        'debian-12',
+      ],
       e,
     );
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('--lb-port');
     expect(flag.stderr).toContain('kubeon explain controlPlane.port');
     const cidr = await kubeon(
-      ['create', 'v', 'v1.31.2', '-m', '192.0.2.1', '--pod-cidr', '10.244.0.1/16', '--dry-run'],
+      [
+        'create',
+        'v',
+        'v1.31.2',
+        '-m',
+        '192.0.2.1',
+        '--pod-cidr',
+        '10.244.0.1/16',
+        '--dry-run',
+        '--assume-os',
+        'debian-12',
+      ],
       e,
     );
     expect(cidr.stderr).toContain('"10.244.0.1/16" (--pod-cidr) has host bits set');
@@ -315,7 +415,7 @@ describe('4. one vocabulary', () => {
       'c.yaml',
       'name: v\nversion: v1.31.2\nmasters: [{ip: 192.0.2.1}]\ncontrolPlane: {port: 70000}\n',
     );
-    const fromFile = await kubeon(['create', '-f', path, '--dry-run'], e);
+    const fromFile = await kubeon(['create', '-f', path, '--dry-run', '--assume-os', 'debian-12'], e);
     expect(fromFile.stderr).toContain(
       `${path}: controlPlane.port: must be a port from 1 to 65535 (got 70000)`,
     );
@@ -326,7 +426,7 @@ describe('4. one vocabulary', () => {
       't.yaml',
       'name: v\nversion: v1.31.2\nmasters: [{ip: 192.0.2.1, prot: 22}]\nnetwrok: {}\n',
     );
-    const unknown = await kubeon(['create', '-f', typo, '--dry-run'], e);
+    const unknown = await kubeon(['create', '-f', typo, '--dry-run', '--assume-os', 'debian-12'], e);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown field (netwrok|masters\[0\]\.prot)/);
     expect(unknown.stderr).toMatch(/did you mean (network|port)\?/);
@@ -413,7 +513,10 @@ describe('6. readable failures', () => {
   });
 
   it('plurals are right', async () => {
-    const r = await kubeon(['create', 'one', 'v1.31.2', '-m', '192.0.2.1', '--dry-run'], env());
+    const r = await kubeon(
+      ['create', 'one', 'v1.31.2', '-m', '192.0.2.1', '--dry-run', '--assume-os', 'debian-12'],
+      env(),
+    );
     expect(r.stderr).toContain('(v1.31.2, 1 master, 0 workers)');
   });
 });
@@ -539,7 +642,19 @@ describe('9. --ask-pass never writes the password', () => {
   it('create stores only passwordFrom; exec --ask-pass gives the run the password again', async () => {
     const e = env();
     const created = await kubeon(
-      ['-o', 'json', 'create', 'ap', 'v1.31.2', '-m', '127.0.0.1', '--ask-pass', '--dry-run'],
+      [
+        '-o',
+        'json',
+        'create',
+        'ap',
+        'v1.31.2',
+        '-m',
+        '127.0.0.1',
+        '--ask-pass',
+        '--dry-run',
+        '--assume-os',
+        'debian-12',
+      ],
       e,
       'hunter2\n',
     );

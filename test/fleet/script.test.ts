@@ -21,7 +21,8 @@ import {
   renderProbe,
   scanLocal,
 } from '../../src/fleet/put.js';
-import { raw, runCommandLine, script, sh, userCommand } from '../../src/fleet/script.js';
+import { raw, renderStop, runCommandLine, script, sh, userCommand } from '../../src/fleet/script.js';
+import { renderOpenTempDir } from '../../src/fleet/sweep.js';
 
 const golden = (name: string) => readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8');
 const NASTY = `a b 'q' "d" $(touch pwned) \`x\` ; | & * ~ \\ $HOME`;
@@ -183,7 +184,7 @@ describe('copy scripts', () => {
     while (!existsSync(mark)) await new Promise((r) => setTimeout(r, 20));
     expect(existsSync(join(dir, '.t1'))).toBe(true);
     process.kill(-child.pid!, 'SIGTERM');
-    expect(await exited).toBe(143);
+    expect([143, 'SIGTERM']).toContain(await exited);
     expect(readdirSync(dir).sort()).toEqual(['bin', 'summing']);
   });
 
@@ -257,5 +258,37 @@ describe('copy scripts', () => {
     expect(layout(tree('file'), '/opt/f')).toMatchObject({ probeDir: true, finals: ['/opt/f'] });
     expect(layout(tree('dir'), '/opt/d/').finals).toEqual(["/opt/d/it's", '/opt/d/sub $(x)/f']);
     expect(() => layout(tree('file'), 'relative')).toThrow(/not absolute/);
+  });
+});
+
+describe('temporary directory and stop', () => {
+  it('renders the sweep folded into opening the directory, and the stop command (golden)', () => {
+    const text = `${renderOpenTempDir('/tmp/.kubeon-00ff', sh`echo ${'extra sweep'}`)}\n---\n${renderStop('/tmp/.kubeon-00ff/3-ab.sh')}\n`;
+    expect(text).toBe(golden('open-temp-dir.sh'));
+  });
+
+  it('stops the process group a run command line started, children included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubeon-stop-'));
+    const path = join(dir, '1-ab.sh');
+    writeFileSync(path, `sleep 30 &\necho "$!" > ${dir}/child\nwait\n`);
+    const child = spawn('sh', [
+      '-c',
+      runCommandLine(path, { sudo: false, sudoPassword: false, timeoutMs: 60_000 }),
+    ]);
+    // timeout(1) ends with the signal it was sent (re-raised) or 128 + its number.
+    const exited = new Promise<number | string | null>((r) =>
+      child.on('exit', (code, sig) => r(code ?? sig)),
+    );
+    const until = Date.now() + 5000;
+    while (!existsSync(join(dir, 'child')) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const sleeper = Number(readFileSync(join(dir, 'child'), 'utf8'));
+    execFileSync('sh', ['-c', renderStop(path)]);
+    expect([143, 'SIGTERM']).toContain(await exited);
+    await new Promise((r) => setTimeout(r, 200));
+    // Gone, or a zombie waiting for a reaper: either way no longer running.
+    const state = existsSync(`/proc/${sleeper}/stat`)
+      ? readFileSync(`/proc/${sleeper}/stat`, 'utf8').split(') ')[1]![0]
+      : 'gone';
+    expect(['gone', 'Z']).toContain(state);
   });
 });

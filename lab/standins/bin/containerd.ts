@@ -14,6 +14,7 @@ import {
   type RuntimeSettings,
 } from '../lib/containerd-config.js';
 import type { ImageRecord, RuntimeInfo } from '../lib/cri.js';
+import type { CriContainer } from '../lib/cri-containers.js';
 import { type FlagError, flag, parseFlags, str } from '../lib/flags.js';
 import { CRI_NAMESPACE, findImage, type ImageStatus, missingHint } from '../lib/images.js';
 import { pullImage } from '../lib/pull.js';
@@ -123,6 +124,8 @@ function main(argv: string[]): void {
   };
   mkdirSync(dirname(address), { recursive: true, mode: 0o711 });
   if (existsSync(address)) rmSync(address);
+  // what the kubelet runs through this runtime, as it last reported it
+  let containers: CriContainer[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -133,8 +136,12 @@ function main(argv: string[]): void {
       };
       if (req.method === 'GET' && req.url === '/v1/version') return reply(200, info);
       if (req.method === 'GET' && req.url === '/v1/images') return reply(200, readImages(root));
-      if (req.method === 'GET' && (req.url === '/v1/containers' || req.url === '/v1/pods'))
-        return reply(200, []);
+      if (req.method === 'GET' && req.url === '/v1/containers') return reply(200, containers);
+      if (req.method === 'GET' && req.url === '/v1/pods') return reply(200, []);
+      if (req.method === 'PUT' && req.url === '/v1/containers') {
+        containers = JSON.parse(Buffer.concat(chunks).toString()) as CriContainer[];
+        return reply(200, containers);
+      }
       if (req.method === 'POST' && req.url === '/v1/images/status') {
         const { image } = JSON.parse(Buffer.concat(chunks).toString()) as { image: string };
         return reply(200, imageStatus(readImages(root), image));

@@ -1,16 +1,33 @@
 /**
  * crictl stand-in: the endpoint comes from --runtime-endpoint or /etc/crictl.yaml (decoded
- * strictly), `info`/`version`/`images`/`ps`/`pods` ask the containerd stand-in. Nothing runs, so
- * `ps` and `pods` are empty; `pull` asks containerd, which pulls through its hosts.toml mirrors.
+ * strictly), `info`/`version`/`images`/`ps`/`pods` ask the containerd stand-in. `ps` lists the
+ * containers the kubelet reported to containerd; `pods` is empty (no sandbox is kept); `pull` asks
+ * containerd, which pulls through its hosts.toml mirrors.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { CallLog } from '../lib/calllog.js';
 import { parseYamlDocs } from '../lib/config.js';
 import { criCall, type ImageRecord, type RuntimeInfo } from '../lib/cri.js';
+import { type CriContainer, filterContainers } from '../lib/cri-containers.js';
 import { bool, FlagError, flag, parseFlags, str } from '../lib/flags.js';
 import { builtVersionText } from '../lib/versions.js';
 
 const VERSION = builtVersionText();
+
+/** go-units HumanDuration, as crictl's CREATED column shows it. */
+function ago(ms: number): string {
+  const s = Math.max(0, Math.floor((Date.now() - ms) / 1000));
+  if (s < 1) return 'Less than a second ago';
+  if (s === 1) return '1 second ago';
+  if (s < 60) return `${s} seconds ago`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return 'About a minute ago';
+  if (m < 60) return `${m} minutes ago`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour ago';
+  return h < 48 ? `${h} hours ago` : `${Math.floor(h / 24)} days ago`;
+}
+
 const log = new CallLog('crictl', VERSION);
 const CONFIG_KEYS = [
   'runtime-endpoint',
@@ -74,6 +91,8 @@ async function main(argv: string[]): Promise<void> {
     verbose: flag.bool('v'),
     digests: flag.bool(),
     'no-trunc': flag.bool(),
+    name: flag.str(),
+    state: flag.str('s'),
   });
   const o = str(sub, 'output');
   switch (cmd) {
@@ -138,16 +157,58 @@ async function main(argv: string[]): Promise<void> {
       }
       return;
     }
-    case 'ps':
+    case 'ps': {
+      const all = await criCall<CriContainer[]>(endpoint, 'GET', '/v1/containers');
+      const state = str(sub, 'state');
+      const name = str(sub, 'name');
+      let list: CriContainer[];
+      try {
+        list = filterContainers(all, {
+          all: bool(sub, 'all'),
+          ...(state !== undefined ? { state } : {}),
+          ...(name !== undefined ? { name } : {}),
+        });
+      } catch (e) {
+        throw new FlagError((e as Error).message);
+      }
+      if (o === 'json') process.stdout.write(`${JSON.stringify({ containers: list }, null, 2)}\n`);
+      else if (o !== undefined && o !== 'table') throw new FlagError(`unsupported output format "${o}"`);
+      else if (bool(sub, 'quiet')) for (const c of list) process.stdout.write(`${c.id}\n`);
+      else {
+        const rows = [
+          ['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
+          ...list.map((c) => [
+            c.id.slice(0, 13),
+            c.image.image,
+            ago(Number(BigInt(c.createdAt) / 1_000_000n)),
+            c.state
+              .replace('CONTAINER_', '')
+              .toLowerCase()
+              .replace(/^./, (l) => l.toUpperCase()),
+            c.metadata.name,
+            String(c.metadata.attempt),
+            c.podSandboxId.slice(0, 13),
+            c.labels['io.kubernetes.pod.name'] ?? '',
+          ]),
+        ];
+        // text/tabwriter as crictl sets it up: minimum width 20, padding 3
+        const widths = rows[0]!.map((_, i) => Math.max(20, ...rows.map((r) => r[i]!.length + 3)));
+        for (const r of rows)
+          process.stdout.write(
+            `${r
+              .map((cell, i) => cell.padEnd(widths[i]!))
+              .join('')
+              .trimEnd()}\n`,
+          );
+      }
+      return;
+    }
     case 'pods': {
-      await criCall(endpoint, 'GET', `/v1/${cmd === 'ps' ? 'containers' : 'pods'}`);
-      if (o === 'json')
-        process.stdout.write(`${JSON.stringify(cmd === 'ps' ? { containers: [] } : { items: [] })}\n`);
+      await criCall(endpoint, 'GET', '/v1/pods');
+      if (o === 'json') process.stdout.write(`${JSON.stringify({ items: [] })}\n`);
       else if (!bool(sub, 'quiet'))
         process.stdout.write(
-          cmd === 'ps'
-            ? 'CONTAINER           IMAGE               CREATED             STATE               NAME                ATTEMPT             POD ID              POD\n'
-            : 'POD ID              CREATED             STATE               NAME                NAMESPACE           ATTEMPT             RUNTIME\n',
+          'POD ID              CREATED             STATE               NAME                NAMESPACE           ATTEMPT             RUNTIME\n',
         );
       return;
     }

@@ -14,6 +14,7 @@ import { CallLog } from '../lib/calllog.js';
 import { ApiClient, ApiError, retry } from '../lib/client.js';
 import {
   ConfigError,
+  clusterToV1beta4,
   type Doc,
   extraArgs,
   get,
@@ -21,6 +22,7 @@ import {
   loadConfigFile,
   parseYamlDocs,
 } from '../lib/config.js';
+import { componentChecks, waitForComponents } from '../lib/control-plane-check.js';
 import { criCall } from '../lib/cri.js';
 import { Etcd, type Member } from '../lib/etcd.js';
 import {
@@ -50,7 +52,9 @@ import {
 import { commandFlags, GLOBAL, TREE } from '../lib/kubeadm-flags.js';
 import { ensureCerts, ensureKubeconfigs } from '../lib/kubeadm-pki.js';
 import { buildPlan, checkMixed, controlPlaneURL, type Plan } from '../lib/kubeadm-plan.js';
+import { applyKubeadmRbac } from '../lib/kubeadm-rbac.js';
 import { readKubeconfig, renderKubeconfig } from '../lib/kubeconfig.js';
+import { dropKubeletFlags, unwantedKubeletFlags, writesPodInfraImage } from '../lib/kubelet-env.js';
 import {
   apiserverManifest,
   type ControlPlaneInput,
@@ -58,10 +62,18 @@ import {
   etcdManifest,
   schedulerManifest,
 } from '../lib/manifests.js';
+import { applyPatches, knownTargets, type PatchSet, readPatches } from '../lib/patches.js';
+import { resolveSkips } from '../lib/phases.js';
 import { caCertHash, certInfo, readPair, signLeaf, writePair, writeSecret } from '../lib/pki.js';
 import { type Finding, judge, runChecks } from '../lib/preflight.js';
 import { nodeName, sleep, systemctl } from '../lib/sys.js';
-import { builtVersion, factsFor, parseVersion, type Version } from '../lib/versions.js';
+import {
+  enforceVersionPolicies,
+  forcedNotice,
+  parseStoredClusterConfig,
+  policyFailure,
+} from '../lib/upgrade-policy.js';
+import { builtVersion, factsFor, featureEnabled, parseVersion, type Version } from '../lib/versions.js';
 
 const VERSION = builtVersion();
 const log = new CallLog('kubeadm', VERSION.text);
@@ -154,6 +166,38 @@ async function waitKubelet(timeoutMs: number): Promise<void> {
   out('[kubelet-check] The kubelet is healthy');
 }
 
+/** The TLS bootstrap wait of kubelet-start (or kubelet-wait-bootstrap in local mode). */
+async function waitBootstrap(p: Plan): Promise<void> {
+  await waitKubelet(p.timeouts.kubelet);
+  out('[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap');
+  await retry(
+    'timed out waiting for the kubelet to perform the TLS Bootstrap',
+    p.timeouts.tlsBootstrap,
+    async () => {
+      if (!existsSync(`${K}/kubelet.conf`)) throw new Error(`${K}/kubelet.conf does not exist yet`);
+    },
+  );
+  rmSync(`${K}/bootstrap-kubelet.conf`, { force: true });
+}
+
+function waitForAll(p: Plan): boolean {
+  return featureEnabled(VERSION.minor, p.featureGates, 'WaitForAllControlPlaneComponents');
+}
+
+/** WaitForAllControlPlaneComponents: every component on the endpoint its manifest serves. */
+async function waitComponents(p: Plan): Promise<void> {
+  const read = (c: string) => readFileSync(`${K}/manifests/${c}.yaml`, 'utf8');
+  const checks = componentChecks(
+    {
+      apiserver: read('kube-apiserver'),
+      controllerManager: read('kube-controller-manager'),
+      scheduler: read('kube-scheduler'),
+    },
+    p.advertise,
+  );
+  await waitForComponents(checks, p.timeouts.controlPlane, out);
+}
+
 function restartKubelet(): void {
   out('[kubelet-start] Starting the kubelet');
   const r = systemctl('restart', 'kubelet');
@@ -191,7 +235,7 @@ function writeKubeletFiles(p: Plan, configYaml: string): void {
   );
   mkdirSync('/var/lib/kubelet', { recursive: true, mode: 0o700 });
   const flags = new Map<string, string>([['container-runtime-endpoint', p.node.criSocket]]);
-  if (VERSION.minor <= 33)
+  if (writesPodInfraImage(VERSION.minor))
     flags.set('pod-infra-container-image', `${p.imageRepository}/pause:${factsFor(VERSION.minor).pause}`);
   if (p.node.name !== nodeName()) flags.set('hostname-override', p.node.name);
   // a control plane gets its taints from mark-control-plane; other nodes register with them
@@ -206,7 +250,7 @@ function writeKubeletFiles(p: Plan, configYaml: string): void {
   const args = [...flags.entries()].map(([k, v]) => `--${k}=${v}`).join(' ');
   writeFileSync('/var/lib/kubelet/kubeadm-flags.env', `KUBELET_KUBEADM_ARGS="${args}"\n`, { mode: 0o644 });
   out('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"');
-  writeFileSync('/var/lib/kubelet/config.yaml', configYaml, { mode: 0o644 });
+  writeFileSync('/var/lib/kubelet/config.yaml', patched('kubeletconfiguration', configYaml), { mode: 0o644 });
 }
 
 function cpInput(p: Plan): ControlPlaneInput {
@@ -239,7 +283,22 @@ function cpInput(p: Plan): ControlPlaneInput {
   return input;
 }
 
-function writeManifest(name: string, text: string): void {
+/** The patch sets of --patches / patches.directory, read once per command (lib/patches.ts). */
+let patchSets: PatchSet[] = [];
+
+function loadPatches(dir: string | undefined): void {
+  if (dir) patchSets = readPatches(dir, knownTargets(VERSION.minor), out);
+}
+
+/** A YAML document with the patches for `target` applied, or the text untouched when none apply. */
+function patched(target: string, text: string): string {
+  if (!patchSets.some((s) => s.target === target)) return text;
+  const [doc] = parseYamlDocs(text, target);
+  return stringify(applyPatches(target, (doc ?? {}) as never, patchSets, out), { version: '1.1' });
+}
+
+function writeManifest(name: string, rendered: string): void {
+  const text = patched(name, rendered);
   mkdirSync(`${K}/manifests`, { recursive: true, mode: 0o700 });
   const path = `${K}/manifests/${name}.yaml`;
   // written aside and renamed, so the kubelet never reads half a manifest
@@ -247,15 +306,20 @@ function writeManifest(name: string, text: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
-function writeControlPlane(p: Plan): void {
-  out(`[control-plane] Using manifest folder "${K}/manifests"`);
+function writeControlPlane(p: Plan, parent = 'control-plane'): void {
   const input = cpInput(p);
-  out('[control-plane] Creating static Pod manifest for "kube-apiserver"');
-  writeManifest('kube-apiserver', apiserverManifest(input));
-  out('[control-plane] Creating static Pod manifest for "kube-controller-manager"');
-  writeManifest('kube-controller-manager', controllerManagerManifest(input));
-  out('[control-plane] Creating static Pod manifest for "kube-scheduler"');
-  writeManifest('kube-scheduler', schedulerManifest(input));
+  const components = [
+    ['apiserver', 'kube-apiserver', apiserverManifest],
+    ['controller-manager', 'kube-controller-manager', controllerManagerManifest],
+    ['scheduler', 'kube-scheduler', schedulerManifest],
+  ] as const;
+  const todo = components.filter(([phaseName]) => !skip(p, `${parent}/${phaseName}`));
+  if (!todo.length) return;
+  out(`[control-plane] Using manifest folder "${K}/manifests"`);
+  for (const [, name, render] of todo) {
+    out(`[control-plane] Creating static Pod manifest for "${name}"`);
+    writeManifest(name, render(input));
+  }
 }
 
 function adminClient(path = `${K}/admin.conf`): ApiClient {
@@ -349,8 +413,8 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
   const facts = factsFor(VERSION.minor);
   const svc = p.serviceSubnet.split(',')[0]!.split('/')[0]!.split('.').map(Number);
   svc[3] = (svc[3] ?? 0) + 10;
-  const dnsDisabled = get(p.clusterDoc, 'dns.disabled') === true;
-  const proxyDisabled = get(p.clusterDoc, 'proxy.disabled') === true;
+  const dnsDisabled = get(p.clusterDoc, 'dns.disabled') === true || skip(p, 'addon/coredns');
+  const proxyDisabled = get(p.clusterDoc, 'proxy.disabled') === true || skip(p, 'addon/kube-proxy');
   if (!dnsDisabled) {
     const image = dnsImage(
       p.imageRepository,
@@ -360,7 +424,7 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
     await putConfigMap(api, 'kube-system', 'coredns', {
       Corefile: `.:53 {\n    errors\n    health\n    kubernetes ${p.dnsDomain} in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n    cache 30\n}\n`,
     });
-    await api.upsert('/apis/apps/v1/namespaces/kube-system/deployments', {
+    const deployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
@@ -372,7 +436,11 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
           spec: { containers: [{ name: 'coredns', image }] },
         },
       },
-    } as never);
+    };
+    await api.upsert(
+      '/apis/apps/v1/namespaces/kube-system/deployments',
+      applyPatches('corednsdeployment', deployment, patchSets, out) as never,
+    );
     await api.upsert('/api/v1/namespaces/kube-system/services', {
       apiVersion: 'v1',
       kind: 'Service',
@@ -383,6 +451,7 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
         ports: [{ name: 'dns', port: 53, protocol: 'UDP' }],
       },
     } as never);
+    await applyKubeadmRbac(api, 'coredns');
     out('[addons] Applied essential addon: CoreDNS');
   }
   if (!proxyDisabled) {
@@ -412,12 +481,31 @@ async function addons(api: ApiClient, p: Plan): Promise<void> {
         },
       },
     } as never);
+    await applyKubeadmRbac(api, 'kube-proxy');
     out('[addons] Applied essential addon: kube-proxy');
   }
 }
 
 function skip(p: Plan, name: string): boolean {
-  return p.skipPhases.some((s) => s === name || name.startsWith(`${s}/`));
+  return p.skipped.has(name);
+}
+
+/** Resolves --skip-phases against the workflow, refusing names it does not have. */
+function resolvePhases(p: Plan, kind: 'init' | 'join'): void {
+  try {
+    p.skipped = resolveSkips(kind, VERSION.minor, p.skipPhases);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+/** Sub-phases the stand-in runs as one step: skipping only some of them is refused, not ignored. */
+function wholeOnly(p: Plan, parent: string): void {
+  const some = [...p.skipped].filter((n) => n.startsWith(`${parent}/`) && n !== `${parent}/all`);
+  if (some.length && !p.skipped.has(parent))
+    throw new ConfigError(
+      `[stand-in] skipping ${some.join(', ')} without the rest of "${parent}" is not implemented by the stand-in`,
+    );
 }
 
 async function preflight(p: Plan, controlPlane: boolean, join: boolean): Promise<void> {
@@ -477,6 +565,9 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
   if (bool(flags, 'dry-run'))
     throw new ConfigError('[stand-in] --dry-run is not implemented by the kubeadm stand-in');
   out(`[init] Using Kubernetes version: ${p.kubernetesVersion.text}`);
+  resolvePhases(p, 'init');
+  wholeOnly(p, 'certs');
+  loadPatches(p.patchesDir);
   log.write('init-start', { node: p.node.name, advertise: p.advertise, uploadCerts: p.uploadCerts });
   if (!skip(p, 'preflight')) await phase('preflight', () => preflight(p, true, false));
   if (!skip(p, 'certs')) {
@@ -506,41 +597,50 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
         nodeName: p.node.name,
         controlPlaneURL: controlPlaneURL(p),
         localURL: `https://${p.advertise}:${p.bindPort}`,
+        kubeletLocal: featureEnabled(VERSION.minor, p.featureGates, 'ControlPlaneKubeletLocalMode'),
         validityMs: p.validityMs,
         algo: p.algo,
-        files: ['admin', 'super-admin', 'kubelet', 'controller-manager', 'scheduler'],
+        files: (['admin', 'super-admin', 'kubelet', 'controller-manager', 'scheduler'] as const).filter(
+          (f) => !skip(p, `kubeconfig/${f}`),
+        ),
         say: out,
       }),
     );
   }
-  if (p.etcd.local && !skip(p, 'etcd')) {
+  if (p.etcd.local && !skip(p, 'etcd/local')) {
     out(`[etcd] Creating static Pod manifest for local etcd in "${K}/manifests"`);
     writeManifest('etcd', etcdManifest(cpInput(p), `${p.node.name}=https://${p.advertise}:2380`, false));
   }
-  if (!skip(p, 'control-plane')) writeControlPlane(p);
+  writeControlPlane(p);
   const kubeletYaml = kubeletConfigYaml(p);
   if (!skip(p, 'kubelet-start')) {
     writeKubeletFiles(p, kubeletYaml);
     restartKubelet();
   }
-  await phase('wait-control-plane', async () => {
-    await waitKubelet(p.timeouts.kubelet);
-    await waitApiserver(p);
-  });
+  if (!skip(p, 'wait-control-plane'))
+    await phase('wait-control-plane', async () => {
+      await waitKubelet(p.timeouts.kubelet);
+      if (waitForAll(p)) await waitComponents(p);
+      else await waitApiserver(p);
+    });
   // super-admin.conf is what kubeadm uses until the kubeadm:cluster-admins binding exists
   const api = localClient(
     p,
     existsSync(`${K}/super-admin.conf`) ? `${K}/super-admin.conf` : `${K}/admin.conf`,
   );
   await phase('upload-config', async () => {
-    out(
-      '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
-    );
-    await putConfigMap(api, 'kube-system', 'kubeadm-config', { ClusterConfiguration: clusterConfigDoc(p) });
+    if (!skip(p, 'upload-config/kubeadm')) {
+      out(
+        '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
+      );
+      await putConfigMap(api, 'kube-system', 'kubeadm-config', { ClusterConfiguration: clusterConfigDoc(p) });
+    }
+    if (skip(p, 'upload-config/kubelet')) return;
     out(
       '[kubelet] Creating a ConfigMap "kubelet-config" in namespace kube-system with the configuration for the kubelets in the cluster',
     );
     await putConfigMap(api, 'kube-system', 'kubelet-config', { kubelet: kubeletYaml });
+    await applyKubeadmRbac(api, 'upload-config');
     await api.upsert('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -572,11 +672,16 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
       await publishClusterInfo(api, controlPlaneURL(p), readFileSync(`${p.certDir}/ca.crt`, 'utf8'));
     });
   }
-  out(
-    '[kubelet-finalize] Updating "/etc/kubernetes/kubelet.conf" to point to a rotatable kubelet client certificate and key',
-  );
-  if (!skip(p, 'addon')) await phase('addon', () => addons(api, p));
+  if (!skip(p, 'kubelet-finalize'))
+    out(
+      '[kubelet-finalize] Updating "/etc/kubernetes/kubelet.conf" to point to a rotatable kubelet client certificate and key',
+    );
+  await phase('addon', () => addons(api, p));
   log.write('init-done', { node: p.node.name });
+  if (!skip(p, 'show-join-command')) showJoinCommand(p, flags, tokens[0]!.token, certKey);
+}
+
+function showJoinCommand(p: Plan, flags: ParsedFlags, token: string, certKey: string | undefined): void {
   const hash = caCertHash(readFileSync(`${p.certDir}/ca.crt`, 'utf8'));
   const endpoint = controlPlaneURL(p).replace(/^https:\/\//, '');
   out('\nYour Kubernetes control-plane has initialized successfully!\n');
@@ -589,7 +694,7 @@ async function cmdInit(flags: ParsedFlags): Promise<void> {
   out('You should now deploy a pod network to the cluster.');
   out('Run "kubectl apply -f [podnetwork].yaml" with one of the options listed at:');
   out('  https://kubernetes.io/docs/concepts/cluster-administration/addons/\n');
-  const tok = bool(flags, 'skip-token-print') ? '<value withheld>' : tokens[0]!.token;
+  const tok = bool(flags, 'skip-token-print') ? '<value withheld>' : token;
   if (p.controlPlaneEndpoint) {
     const key = p.uploadCerts
       ? bool(flags, 'skip-certificate-key-print')
@@ -673,6 +778,8 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
   if (bool(flags, 'dry-run'))
     throw new ConfigError('[stand-in] --dry-run is not implemented by the kubeadm stand-in');
   const cp = p.join!.controlPlane;
+  resolvePhases(p, 'join');
+  loadPatches(p.patchesDir);
   log.write('join-start', { node: p.node.name, controlPlane: cp, endpoint: p.join!.endpoint });
   if (!skip(p, 'preflight')) await phase('preflight', () => preflight(p, cp, true));
   const disc = await phase('preflight', () => discover(p));
@@ -710,6 +817,8 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
       );
   }
   p.clusterDoc = cluster;
+  p.featureGates = (cluster.featureGates as Record<string, boolean> | undefined) ?? {};
+  const localMode = cp && featureEnabled(VERSION.minor, p.featureGates, 'ControlPlaneKubeletLocalMode');
   p.imageRepository = getStr(cluster, 'imageRepository') ?? p.imageRepository;
   p.serviceSubnet = getStr(cluster, 'networking.serviceSubnet') ?? p.serviceSubnet;
   const podSubnet = getStr(cluster, 'networking.podSubnet');
@@ -743,7 +852,7 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
       );
     }
     await phase('control-plane-prepare/download-certs', async () => {
-      if (p.certificateKey) {
+      if (p.certificateKey && !skip(p, 'control-plane-prepare/download-certs')) {
         out(
           '[download-certs] Downloading the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace',
         );
@@ -765,75 +874,78 @@ async function cmdJoin(flags: ParsedFlags, args: string[]): Promise<void> {
         }
       }
     });
-    await phase('control-plane-prepare/certs', () =>
-      ensureCerts({
-        certDir: p.certDir,
-        nodeName: p.node.name,
-        advertise: p.advertise,
-        serviceSubnet: p.serviceSubnet,
-        dnsDomain: p.dnsDomain,
-        controlPlaneEndpoint: p.controlPlaneEndpoint!,
-        certSANs: p.apiServer.certSANs,
-        etcdServerSANs: (get(cluster, 'etcd.local.serverCertSANs') as string[] | undefined) ?? [],
-        etcdPeerSANs: (get(cluster, 'etcd.local.peerCertSANs') as string[] | undefined) ?? [],
-        localEtcd: p.etcd.local,
-        validityMs: p.validityMs,
-        caValidityMs: p.caValidityMs,
-        algo: p.algo,
-        say: out,
-      }),
-    );
-    await phase('control-plane-prepare/kubeconfig', () =>
-      ensureKubeconfigs({
-        certDir: p.certDir,
-        nodeName: p.node.name,
-        controlPlaneURL: controlPlaneURL(p),
-        localURL: `https://${p.advertise}:${p.bindPort}`,
-        validityMs: p.validityMs,
-        algo: p.algo,
-        files: ['admin', 'controller-manager', 'scheduler'],
-        say: out,
-      }),
-    );
-    writeControlPlane(p);
+    if (!skip(p, 'control-plane-prepare/certs'))
+      await phase('control-plane-prepare/certs', () =>
+        ensureCerts({
+          certDir: p.certDir,
+          nodeName: p.node.name,
+          advertise: p.advertise,
+          serviceSubnet: p.serviceSubnet,
+          dnsDomain: p.dnsDomain,
+          controlPlaneEndpoint: p.controlPlaneEndpoint!,
+          certSANs: p.apiServer.certSANs,
+          etcdServerSANs: (get(cluster, 'etcd.local.serverCertSANs') as string[] | undefined) ?? [],
+          etcdPeerSANs: (get(cluster, 'etcd.local.peerCertSANs') as string[] | undefined) ?? [],
+          localEtcd: p.etcd.local,
+          validityMs: p.validityMs,
+          caValidityMs: p.caValidityMs,
+          algo: p.algo,
+          say: out,
+        }),
+      );
+    if (!skip(p, 'control-plane-prepare/kubeconfig'))
+      await phase('control-plane-prepare/kubeconfig', () =>
+        ensureKubeconfigs({
+          certDir: p.certDir,
+          nodeName: p.node.name,
+          controlPlaneURL: controlPlaneURL(p),
+          localURL: `https://${p.advertise}:${p.bindPort}`,
+          validityMs: p.validityMs,
+          algo: p.algo,
+          files: ['admin', 'controller-manager', 'scheduler'],
+          say: out,
+        }),
+      );
+    writeControlPlane(p, 'control-plane-prepare/control-plane');
   }
 
-  await phase('kubelet-start', async () => {
-    const caPem = cp ? readFileSync(`${p.certDir}/ca.crt`, 'utf8') : disc.caPem;
-    if (!cp) {
-      mkdirSync(p.certDir, { recursive: true, mode: 0o755 });
-      writeFileSync(`${p.certDir}/ca.crt`, caPem, { mode: 0o644 });
-    }
-    const kcm = await bootstrap.get<{ data: Record<string, string> }>(
-      '/api/v1/namespaces/kube-system/configmaps/kubelet-config',
-    );
-    writeSecret(
-      `${K}/bootstrap-kubelet.conf`,
-      renderKubeconfig({
-        server: disc.server,
-        caPem,
-        user: 'tls-bootstrap-token-user',
-        token: p.join!.tlsBootstrapToken!,
-      }),
-    );
-    writeKubeletFiles(p, kcm.data.kubelet ?? '');
-    restartKubelet();
-    await waitKubelet(p.timeouts.kubelet);
-    out('[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap');
-    await retry(
-      'timed out waiting for the kubelet to perform the TLS Bootstrap',
-      p.timeouts.tlsBootstrap,
-      async () => {
-        if (!existsSync(`${K}/kubelet.conf`)) throw new Error(`${K}/kubelet.conf does not exist yet`);
-      },
-    );
-    rmSync(`${K}/bootstrap-kubelet.conf`, { force: true });
-  });
+  if (!skip(p, 'kubelet-start'))
+    await phase('kubelet-start', async () => {
+      const caPem = cp ? readFileSync(`${p.certDir}/ca.crt`, 'utf8') : disc.caPem;
+      if (!cp) {
+        mkdirSync(p.certDir, { recursive: true, mode: 0o755 });
+        writeFileSync(`${p.certDir}/ca.crt`, caPem, { mode: 0o644 });
+      }
+      const kcm = await bootstrap.get<{ data: Record<string, string> }>(
+        '/api/v1/namespaces/kube-system/configmaps/kubelet-config',
+      );
+      writeSecret(
+        `${K}/bootstrap-kubelet.conf`,
+        renderKubeconfig({
+          // ControlPlaneKubeletLocalMode: a control-plane kubelet bootstraps against its own apiserver
+          server: localMode ? `https://${p.advertise}:${p.bindPort}` : disc.server,
+          caPem,
+          user: 'tls-bootstrap-token-user',
+          token: p.join!.tlsBootstrapToken!,
+        }),
+      );
+      writeKubeletFiles(p, kcm.data.kubelet ?? '');
+      restartKubelet();
+      if (!localMode) await waitBootstrap(p);
+    });
 
   if (cp) {
     const api = adminClient();
-    if (p.etcd.local) await phase('control-plane-join/etcd', () => joinEtcd(api, p));
-    await phase('control-plane-join/mark-control-plane', () => markControlPlane(api, p));
+    // in local mode the kubelet needs the local apiserver, which needs the local etcd member first
+    if (localMode && p.etcd.local && !skip(p, 'etcd-join')) await phase('etcd-join', () => joinEtcd(api, p));
+    if (localMode && !skip(p, 'kubelet-wait-bootstrap'))
+      await phase('kubelet-wait-bootstrap', () => waitBootstrap(p));
+    if (!localMode && p.etcd.local && !skip(p, 'control-plane-join/etcd'))
+      await phase('control-plane-join/etcd', () => joinEtcd(api, p));
+    if (waitForAll(p) && !skip(p, 'wait-control-plane'))
+      await phase('wait-control-plane', () => waitComponents(p));
+    if (!skip(p, 'control-plane-join/mark-control-plane'))
+      await phase('control-plane-join/mark-control-plane', () => markControlPlane(api, p));
   }
   log.write('join-done', { node: p.node.name, controlPlane: cp });
   if (cp) {
@@ -902,7 +1014,7 @@ async function joinEtcd(api: ApiClient, p: Plan): Promise<void> {
 }
 
 async function cmdReset(flags: ParsedFlags): Promise<void> {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   let resetCfg: Doc | undefined;
   const cfgPath = str(flags, 'config');
   if (cfgPath)
@@ -997,7 +1109,7 @@ async function cmdReset(flags: ParsedFlags): Promise<void> {
 
 /** `config images list/pull`: the images of --config (or the flags) for the target version. */
 function imagesOf(flags: ParsedFlags): { images: string[]; node?: Doc } {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   let target = VERSION;
   let cluster: Doc = {};
   let node: Doc | undefined;
@@ -1080,18 +1192,35 @@ function clusterEndpoint(kubeconfig: string): string {
   return readKubeconfig(kubeconfig).server.replace(/^https:\/\//, '');
 }
 
+/**
+ * `token create`: flags, or (not both, ValidateMixedArguments) the first bootstrap token of an
+ * InitConfiguration given with --config; a token given as the argument wins.
+ */
 async function cmdTokenCreate(flags: ParsedFlags, args: string[]): Promise<void> {
+  checkMixed(flags, VERSION.minor);
   const kubeconfig = str(flags, 'kubeconfig') ?? `${K}/admin.conf`;
+  const cfgPath = str(flags, 'config');
+  const fromConfig = cfgPath
+    ? (((loadConfigFile(cfgPath, VERSION.minor, ['InitConfiguration', 'ClusterConfiguration']).docs.get(
+        'InitConfiguration',
+      )?.bootstrapTokens as Doc[] | undefined) ?? [])[0] ?? {})
+    : {};
   const api = adminClient(kubeconfig);
-  const token = args[0] ?? generateToken();
+  const token = args[0] ?? getStr(fromConfig, 'token') ?? generateToken();
+  const ttl = str(flags, 'ttl') ?? getStr(fromConfig, 'ttl');
+  const usages = list(flags, 'usages').length
+    ? list(flags, 'usages')
+    : (fromConfig.usages as string[] | undefined);
+  const groups = list(flags, 'groups').length
+    ? list(flags, 'groups')
+    : (fromConfig.groups as string[] | undefined);
+  const description = str(flags, 'description') ?? getStr(fromConfig, 'description');
   await createToken(api, {
     token,
-    ttlMs: str(flags, 'ttl') ? durationMs(str(flags, 'ttl')!) : 24 * 3600e3,
-    usages: list(flags, 'usages').length ? list(flags, 'usages') : ['signing', 'authentication'],
-    groups: list(flags, 'groups').length
-      ? list(flags, 'groups')
-      : ['system:bootstrappers:kubeadm:default-node-token'],
-    ...(str(flags, 'description') ? { description: str(flags, 'description')! } : {}),
+    ttlMs: ttl ? durationMs(ttl) : 24 * 3600e3,
+    usages: usages ?? ['signing', 'authentication'],
+    groups: groups ?? ['system:bootstrappers:kubeadm:default-node-token'],
+    ...(description ? { description } : {}),
   });
   log.write('token-create');
   if (bool(flags, 'print-join-command')) {
@@ -1321,7 +1450,7 @@ async function validityFromCluster(flags: ParsedFlags): Promise<number> {
 }
 
 async function cmdUploadCerts(flags: ParsedFlags): Promise<void> {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   if (!bool(flags, 'upload-certs')) {
     out('[upload-certs] Skipping phase. Please see --upload-certs');
     return;
@@ -1340,6 +1469,14 @@ async function clusterConfig(api: ApiClient): Promise<Doc> {
     '/api/v1/namespaces/kube-system/configmaps/kubeadm-config',
   );
   return parseYamlDocs(cm.data.ClusterConfiguration ?? '', 'kubeadm-config')[0] ?? {};
+}
+
+/** The stored ClusterConfiguration, read as `upgrade` reads it. */
+async function storedClusterConfig(api: ApiClient): Promise<Doc> {
+  const cm = await api.get<{ data: Record<string, string> }>(
+    '/api/v1/namespaces/kube-system/configmaps/kubeadm-config',
+  );
+  return parseStoredClusterConfig(cm.data.ClusterConfiguration ?? '', VERSION.minor);
 }
 
 async function cmdUpgradePlan(flags: ParsedFlags, args: string[]): Promise<void> {
@@ -1417,8 +1554,46 @@ async function waitMirrorPods(
   }
 }
 
+interface NodeSummary {
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string } };
+}
+
+function checkUpgradePolicy(current: Version, target: Version, nodes: NodeSummary[], force: boolean): void {
+  const phased = VERSION.minor >= 31;
+  out(
+    phased
+      ? `[upgrade/preflight] You have chosen to upgrade the cluster version to "${target.text}"`
+      : `[upgrade/version] You have chosen to change the cluster version to "${target.text}"`,
+  );
+  out(`[upgrade/versions] Cluster version: ${current.text}`);
+  out(`[upgrade/versions] kubeadm version: ${VERSION.text}`);
+  const errs = enforceVersionPolicies({
+    cluster: current,
+    kubeadm: VERSION,
+    target,
+    kubelets: nodes.map((n) => n.status?.nodeInfo?.kubeletVersion ?? '').filter(Boolean),
+  });
+  const failure = policyFailure(errs, force, phased);
+  if (failure) throw phased ? new PhaseError('preflight', failure) : new Error(failure);
+  const notice = force ? forcedNotice(errs) : undefined;
+  if (notice) out(notice);
+}
+
+/** kubeadm 1.35's upgrade removes kubelet flags the 1.35 kubelet refuses from kubeadm-flags.env. */
+function cleanKubeletFlagsEnv(): void {
+  const path = '/var/lib/kubelet/kubeadm-flags.env';
+  if (!existsSync(path)) return;
+  const text = readFileSync(path, 'utf8');
+  const next = dropKubeletFlags(text, unwantedKubeletFlags(VERSION.minor));
+  if (next === text) return;
+  writeFileSync(`${path}.tmp`, next, { mode: 0o644 });
+  renameSync(`${path}.tmp`, path);
+  log.write('kubeadm-flags-env-cleaned');
+}
+
 async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void> {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
   let upgradeCfg: Doc | undefined;
   const cfgPath = str(flags, 'config');
   if (cfgPath)
@@ -1426,6 +1601,7 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
       'UpgradeConfiguration',
     );
   const apply = (upgradeCfg?.apply ?? {}) as Doc;
+  loadPatches(str(flags, 'patches') ?? getStr(apply, 'patches.directory'));
   const versionText = args[0] ?? getStr(apply, 'kubernetesVersion');
   if (!versionText)
     throw new FlagError('missing one or more required arguments. Required arguments: [version]');
@@ -1439,14 +1615,11 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
   out(
     '[upgrade/config] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...',
   );
-  const cluster = await clusterConfig(api);
+  let cluster = await storedClusterConfig(api);
   const current = parseVersion(getStr(cluster, 'kubernetesVersion') ?? '')!;
   out('[upgrade] Running cluster health checks');
   const nodes = await api.get<{
-    items: {
-      metadata: { name: string; labels?: Record<string, string> };
-      status?: { conditions?: { type: string; status: string }[] };
-    }[];
+    items: NodeSummary[];
   }>('/api/v1/nodes');
   const notReady = nodes.items.filter(
     (n) =>
@@ -1462,28 +1635,9 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
       `[preflight] Some fatal errors occurred:\n\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [${notReady.map((n) => n.metadata.name).join(' ')}]`,
     );
   }
-  out(`[upgrade/version] You have chosen to change the cluster version to "${target.text}"`);
-  out(`[upgrade/versions] Cluster version: ${current.text}`);
-  out(`[upgrade/versions] kubeadm version: ${VERSION.text}`);
-  if (target.minor > VERSION.minor || (target.minor === VERSION.minor && target.patch > VERSION.patch)) {
-    throw new PhaseError(
-      'preflight',
-      `Specified version to upgrade to "${target.text}" is higher than the kubeadm version "${VERSION.text}". Upgrade kubeadm first using the tool you used to install kubeadm`,
-    );
-  }
-  if (target.minor > current.minor + 1) {
-    throw new PhaseError(
-      'preflight',
-      `Specified version to upgrade to "${target.text}" is too high; kubeadm can upgrade only 1 minor version at a time`,
-    );
-  }
-  if (target.minor < current.minor) {
-    throw new PhaseError(
-      'preflight',
-      `Specified version to upgrade to "${target.text}" is equal to or lower than the cluster version "${current.text}". Downgrades are not supported yet`,
-    );
-  }
-  if (!bool(flags, 'yes') && !bool(flags, 'force')) {
+  const force = bool(flags, 'force') || apply.forceUpgrade === true;
+  checkUpgradePolicy(current, target, nodes.items, force);
+  if (!bool(flags, 'yes') && !force) {
     const ok = await confirm('[upgrade] Are you sure you want to proceed? [y/N]: ');
     if (!ok)
       throw new PhaseError('preflight', "won't proceed; the user didn't answer (Y|y) in order to continue");
@@ -1516,8 +1670,9 @@ async function cmdUpgradeApply(flags: ParsedFlags, args: string[]): Promise<void
     (c) => `${repo}/${c}:${c === 'etcd' ? etcdTag : target.text}`,
     5 * 60e3,
   );
+  if (VERSION.minor >= 31) cluster = clusterToV1beta4(cluster);
   cluster.kubernetesVersion = target.text;
-  cluster.apiVersion = `kubeadm.k8s.io/${VERSION.minor >= 31 ? 'v1beta4' : 'v1beta3'}`;
+  cleanKubeletFlagsEnv();
   out(
     '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
   );
@@ -1565,13 +1720,19 @@ function localNode(flags: ParsedFlags): { criSocket: string; ignore: string[] } 
 }
 
 async function cmdUpgradeNode(flags: ParsedFlags): Promise<void> {
-  checkMixed(flags);
+  checkMixed(flags, VERSION.minor);
+  const cfgPath = str(flags, 'config');
+  const nodeCfg = cfgPath
+    ? ((loadConfigFile(cfgPath, VERSION.minor, ['UpgradeConfiguration']).docs.get('UpgradeConfiguration')
+        ?.node ?? {}) as Doc)
+    : {};
+  loadPatches(str(flags, 'patches') ?? getStr(nodeCfg, 'patches.directory'));
   const isCP = existsSync(`${K}/manifests/kube-apiserver.yaml`);
   const kubeconfig = str(flags, 'kubeconfig') ?? (isCP ? `${K}/admin.conf` : `${K}/kubelet.conf`);
   const api = adminClient(kubeconfig);
   log.write('upgrade-node-start', { controlPlane: isCP });
   out('[upgrade] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...');
-  const cluster = await clusterConfig(api);
+  const cluster = await storedClusterConfig(api);
   const target = parseVersion(getStr(cluster, 'kubernetesVersion') ?? '')!;
   out('[preflight] Running pre-flight checks');
   if (isCP) {
@@ -1600,7 +1761,10 @@ async function cmdUpgradeNode(flags: ParsedFlags): Promise<void> {
   const kcm = await api.get<{ data: Record<string, string> }>(
     '/api/v1/namespaces/kube-system/configmaps/kubelet-config',
   );
-  writeFileSync('/var/lib/kubelet/config.yaml', kcm.data.kubelet ?? '', { mode: 0o644 });
+  writeFileSync('/var/lib/kubelet/config.yaml', patched('kubeletconfiguration', kcm.data.kubelet ?? ''), {
+    mode: 0o644,
+  });
+  cleanKubeletFlagsEnv();
   out('[upgrade] The configuration for this node was successfully updated!');
   out('[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.');
   log.write('upgrade-node-done');

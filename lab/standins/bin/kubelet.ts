@@ -20,9 +20,10 @@ import { cniConfigPresent, NOT_READY_MESSAGE, syncBoundPods } from '../lib/cni.j
 import { runComponent } from '../lib/components.js';
 import { type Doc, parseYamlDocs } from '../lib/config.js';
 import { criCall, type RuntimeInfo } from '../lib/cri.js';
+import { criContainers } from '../lib/cri-containers.js';
 import { bool, type FlagError, list, type ParsedFlags, parseFlags, str } from '../lib/flags.js';
 import { readKubeconfig, renderKubeconfig } from '../lib/kubeconfig.js';
-import { kubeletFlags } from '../lib/kubelet-flags.js';
+import { kubeletFlags, nodeLabelsError } from '../lib/kubelet-flags.js';
 import { newKey, selfSignedCA, writeSecret } from '../lib/pki.js';
 import {
   admitPod,
@@ -217,6 +218,8 @@ async function main(argv: string[]): Promise<void> {
     die(`failed to parse kubelet flag: ${(e as FlagError).message}`);
   }
   log.write('start', { argv });
+  const labelsError = nodeLabelsError(list(flags, 'node-labels'));
+  if (labelsError) die(`failed to validate kubelet flags: ${labelsError}`);
   const cfgPath = str(flags, 'config');
   const cfg: Doc = cfgPath ? loadConfig(cfgPath, log) : {};
   const endpoint =
@@ -296,7 +299,7 @@ async function main(argv: string[]): Promise<void> {
   const bootstrapPath = str(flags, 'bootstrap-kubeconfig');
   let api: ApiClient | undefined;
   let bootstrapping = false;
-  const registered = { done: false };
+  const registered = { done: false, uid: '' };
   const mirrors = new Map<string, string>();
   const posted = new Map<string, string>();
 
@@ -413,6 +416,8 @@ async function main(argv: string[]): Promise<void> {
     } catch (e) {
       if (!(e as { status?: number }).status || (e as { status?: number }).status !== 409) throw e;
     }
+    // NodeRestriction wants the Node's UID in each mirror pod's owner reference
+    registered.uid = (await api.get<{ metadata: { uid: string } }>(`/api/v1/nodes/${node}`)).metadata.uid;
     registered.done = true;
   };
 
@@ -470,7 +475,9 @@ async function main(argv: string[]): Promise<void> {
             'kubernetes.io/config.mirror': manifest.hash,
             'kubernetes.io/config.source': 'file',
           },
-          ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node, controller: true }],
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'Node', name: node, uid: registered.uid, controller: true },
+          ],
         },
         spec: { ...((manifest.doc.spec as Doc | undefined) ?? {}), nodeName: node },
         status: {
@@ -497,7 +504,8 @@ async function main(argv: string[]): Promise<void> {
       }
       if (!existing || existing.metadata.annotations?.['kubernetes.io/config.mirror'] !== manifest.hash)
         await api.call('POST', path, body);
-      else await api.call('PUT', `${path}/${name}`, body);
+      // a node may only write the status of a mirror pod (NodeRestriction)
+      else await api.call('PUT', `${path}/${name}/status`, body);
       mirrors.set(key, digest);
     }
     for (const key of [...mirrors.keys()]) {
@@ -522,9 +530,34 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void shutdown());
   process.on('SIGINT', () => void shutdown());
 
+  let reported = '';
+  const reportContainers = async () => {
+    const list = criContainers(
+      [...pods.pods.values()].map(({ manifest, containers }) => ({
+        namespace: manifest.namespace,
+        name: `${manifest.name}-${node}`,
+        uid: manifest.hash,
+        containers: containers.map(({ state }) => ({
+          name: state.name,
+          image: state.image,
+          attempt: state.restartCount,
+          running: state.running,
+          ...(state.startedAt ? { startedAt: state.startedAt } : {}),
+        })),
+      })),
+    );
+    const digest = JSON.stringify(list);
+    if (digest === reported) return;
+    await criCall(endpoint, 'PUT', '/v1/containers', list);
+    reported = digest;
+  };
+
   let lastBeat = 0;
   for (;;) {
     await pods.sync();
+    await reportContainers().catch((e: Error) =>
+      klog('E', `"Failed to report containers to the runtime" err="${e.message}"`),
+    );
     try {
       await ensureClient();
       await register();

@@ -1,27 +1,60 @@
 /**
- * The kube-apiserver stand-in: real TLS with the manifest's certificates, real client-certificate
- * and bootstrap-token authentication, a coarse version of the default RBAC, and storage in the real
- * etcd given by --etcd-servers with the --etcd-* client certificate. It stores objects and acts on
- * none of them, except what the control plane itself would do that kubeadm depends on: signing
- * kubelet client CSRs (the controller-manager's job, folded in here) and keeping the
- * default/kubernetes endpoints equal to the set of live apiservers.
+ * The kube-apiserver stand-in: real TLS with the manifest's certificates; client-certificate,
+ * bootstrap-token and service-account-token authentication (authn.ts); the Node and RBAC
+ * authorizers evaluated from stored objects (authz.ts); NodeRestriction admission; optimistic
+ * concurrency on every write; watch (watch.ts); ClusterIP allocation (services.ts); storage in the
+ * real etcd given by --etcd-servers with the --etcd-* client certificate. It stores objects and
+ * acts on none of them, except what the apiserver itself does: the default/kubernetes endpoints
+ * (reconciler.ts), the bootstrap RBAC policy, and etcd compaction.
  */
-import { randomUUID, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { TLSSocket } from 'node:tls';
-import { parse as parseYaml } from 'yaml';
+import {
+  applyJsonPatch,
+  deepMerge,
+  discovery,
+  fieldMatch,
+  keyOf,
+  labelMatch,
+  parseBody,
+  parseTarget,
+  readBody,
+  selectorName,
+} from './api-codec.js';
+import {
+  conflictError,
+  forbiddenError,
+  groupResource,
+  HttpError,
+  invalidError,
+  type Obj,
+  sendStatus,
+  type Target,
+  type User,
+} from './api-types.js';
+import { authenticate, type ServiceAccountAuth } from './authn.js';
+import { AUTHORIZATION_MODES, authorize } from './authz.js';
 import type { CallLog } from './calllog.js';
 import { Etcd } from './etcd.js';
-import { type FlagTable, flag, parseFlags, str } from './flags.js';
-import { RESOURCES, type ResourceInfo, resolve } from './resources.js';
+import { durationMs, type FlagTable, flag, list, parseFlags, str } from './flags.js';
+import { type AdmissionRequest, admitNodeRestriction } from './node-authz.js';
+import { type Attributes, forbiddenMessage, RbacAuthorizer } from './rbac.js';
+import { bootstrapPolicy, RBAC_RESOURCES, rbacKey } from './rbac-defaults.js';
+import { reconcileKubernetesEndpoints } from './reconciler.js';
+import type { ResourceInfo } from './resources.js';
+import { signServiceAccountToken } from './satoken.js';
+import { ServiceRange } from './services.js';
+import { validate } from './validation.js';
 import type { Version } from './versions.js';
+import { serveWatch } from './watch.js';
 
 const S = flag.str;
 const B = flag.bool;
 export const APISERVER_FLAGS: FlagTable = {
   'advertise-address': S(),
+  'api-audiences': flag.list(),
   'allow-privileged': B(),
   'anonymous-auth': B(),
   'audit-log-maxage': S(),
@@ -43,6 +76,7 @@ export const APISERVER_FLAGS: FlagTable = {
   'endpoint-reconciler-type': S(),
   'etcd-cafile': S(),
   'etcd-certfile': S(),
+  'etcd-compaction-interval': flag.dur(),
   'etcd-keyfile': S(),
   'etcd-prefix': S(),
   'etcd-servers': flag.list(),
@@ -76,43 +110,6 @@ export const APISERVER_FLAGS: FlagTable = {
   v: { kind: 'string', short: 'v' },
 };
 
-interface User {
-  name: string;
-  groups: string[];
-}
-
-interface Ctx {
-  etcd: Etcd;
-  version: Version;
-  port: number;
-  serviceCidr: string;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function status(res: ServerResponse, code: number, reason: string, message: string): void {
-  res.writeHead(code, { 'Content-Type': 'application/json' });
-  res.end(
-    JSON.stringify({
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message,
-      reason,
-      code,
-    }),
-  );
-}
-
 function fail(message: string): never {
   process.stderr.write(`E ${new Date().toISOString()} ${message}\n`);
   process.exit(1);
@@ -127,264 +124,56 @@ function readOrDie(flagName: string, path: string | undefined): string {
   }
 }
 
-const TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-
-async function authenticate(req: IncomingMessage, ctx: Ctx): Promise<User | 'unauthorized'> {
-  const sock = req.socket as TLSSocket;
-  const peer = sock.getPeerCertificate();
-  if (peer && Object.keys(peer).length > 0) {
-    if (!sock.authorized) return 'unauthorized';
-    const subject = peer.subject as unknown as Record<string, string | string[]>;
-    const o = subject.O;
-    return {
-      name: String(subject.CN),
-      groups: [...(Array.isArray(o) ? o : o ? [o] : []), 'system:authenticated'],
-    };
-  }
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) {
-    const m = TOKEN.exec(auth.slice(7).trim());
-    if (!m) return 'unauthorized';
-    const kv = await ctx.etcd.get(`/registry/secrets/kube-system/bootstrap-token-${m[1]}`);
-    if (!kv) return 'unauthorized';
-    const secret = JSON.parse(kv.value) as { data?: Record<string, string> };
-    const d = Object.fromEntries(
-      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
-    );
-    if (d['token-secret'] !== m[2] || d['usage-bootstrap-authentication'] !== 'true') return 'unauthorized';
-    if (d.expiration && Date.parse(d.expiration) < Date.now()) return 'unauthorized';
-    const extra = (d['auth-extra-groups'] ?? '').split(',').filter(Boolean);
-    return {
-      name: `system:bootstrap:${m[1]}`,
-      groups: ['system:bootstrappers', ...extra, 'system:authenticated'],
-    };
-  }
-  return { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+interface Ctx {
+  etcd: Etcd;
+  version: Version;
+  port: number;
+  services: ServiceRange;
+  authorizationModes: string[];
+  rbac: RbacAuthorizer;
+  nodeRestriction: boolean;
+  sa: ServiceAccountAuth;
+  signingKey?: string;
 }
 
-interface Target {
-  info: ResourceInfo;
-  namespace?: string;
-  name?: string;
-  sub?: string;
+/** Leases and custom resources refuse an update without metadata.resourceVersion (AllowUnconditionalUpdate false). */
+const conditionalOnly = (info: ResourceInfo) => info.resource === 'leases' || info.kind === '';
+
+const MIN_TOKEN_SECONDS = 600;
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-/** A coarse rendition of the default RBAC plus the bindings kubeadm creates. */
-function authorize(u: User, verb: string, t: Target | undefined, path: string): boolean {
-  if (u.groups.includes('system:masters') || u.groups.includes('kubeadm:cluster-admins')) return true;
-  if (['system:kube-controller-manager', 'system:kube-scheduler'].includes(u.name)) return true;
-  if (['/healthz', '/readyz', '/livez', '/version'].some((p) => path === p || path.startsWith(`${p}/`)))
-    return true;
-  if (!t) return u.groups.includes('system:authenticated') && discovery(path) !== undefined;
-  const { info, namespace, name } = t;
-  const read = verb === 'get' || verb === 'list';
-  if (
-    info.resource === 'configmaps' &&
-    namespace === 'kube-public' &&
-    name === 'cluster-info' &&
-    verb === 'get'
-  )
-    return true;
-  if (u.groups.includes('system:bootstrappers')) {
-    if (info.resource === 'certificatesigningrequests' && (verb === 'create' || verb === 'get')) return true;
-    if (info.resource === 'nodes' && verb === 'get') return true;
-    if (info.resource === 'configmaps' && namespace === 'kube-system' && verb === 'get') {
-      return ['kubeadm-config', 'kubelet-config', 'kube-proxy'].includes(name ?? '');
-    }
-    if (
-      info.resource === 'secrets' &&
-      namespace === 'kube-system' &&
-      name === 'kubeadm-certs' &&
-      verb === 'get'
-    ) {
-      return u.groups.includes('system:bootstrappers:kubeadm:default-node-token');
-    }
-    return false;
-  }
-  if (u.groups.includes('system:nodes')) {
-    const node = u.name.replace(/^system:node:/, '');
-    if (info.resource === 'nodes') return read || name === node || verb === 'create';
-    if (info.resource === 'pods') return true;
-    if (info.resource === 'leases' && namespace === 'kube-node-lease') return true;
-    if (info.resource === 'certificatesigningrequests') return true;
-    // daemonsets: the kubelet stand-in looks for a CNI DaemonSet to decide NetworkReady (see README)
-    if (
-      ['services', 'endpoints', 'endpointslices', 'configmaps', 'namespaces', 'daemonsets'].includes(
-        info.resource,
-      )
-    ) {
-      return read;
-    }
-    if (info.resource === 'events') return true;
-    return false;
-  }
-  return false;
-}
-
-/** The discovery documents clients read to map kinds to resources (client-go, client-node). */
-function discovery(path: string): Record<string, unknown> | undefined {
-  const gv = (r: ResourceInfo) => (r.group ? `${r.group}/${r.version}` : r.version);
-  const resources = (groupVersion: string) => ({
-    kind: 'APIResourceList',
-    apiVersion: 'v1',
-    groupVersion,
-    resources: RESOURCES.filter((r) => gv(r) === groupVersion).map((r) => ({
-      name: r.resource,
-      singularName: r.kind.toLowerCase(),
-      namespaced: r.namespaced,
-      kind: r.kind,
-      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'],
-    })),
-  });
-  if (path === '/api') return { kind: 'APIVersions', versions: ['v1'] };
-  if (path === '/api/v1') return resources('v1');
-  const groups = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))];
-  if (path === '/apis') {
-    return {
-      kind: 'APIGroupList',
-      apiVersion: 'v1',
-      groups: groups.map((name) => {
-        const version = RESOURCES.find((r) => r.group === name)!.version;
-        const v = { groupVersion: `${name}/${version}`, version };
-        return { name, versions: [v], preferredVersion: v };
-      }),
-    };
-  }
-  const m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
-  if (m && groups.includes(m[1]!)) return resources(`${m[1]}/${m[2]}`);
-  return undefined;
-}
-
-function forbidden(u: User, verb: string, t: Target | undefined, path: string): string {
-  if (!t) return `forbidden: User "${u.name}" cannot ${verb} path "${path}"`;
-  const g = t.info.group;
-  const scope = t.namespace ? `in the namespace "${t.namespace}"` : 'at the cluster scope';
-  const what = t.name ? `${t.info.resource} "${t.name}"` : t.info.resource;
-  return `${what} is forbidden: User "${u.name}" cannot ${verb} resource "${t.info.resource}${t.sub ? `/${t.sub}` : ''}" in API group "${g}" ${scope}`;
-}
-
-function parseTarget(path: string): Target | undefined {
-  const parts = path.split('/').filter(Boolean);
-  let group = '';
-  let version: string;
-  let rest: string[];
-  if (parts[0] === 'api' && parts.length >= 3) {
-    version = parts[1]!;
-    rest = parts.slice(2);
-  } else if (parts[0] === 'apis' && parts.length >= 4) {
-    group = parts[1]!;
-    version = parts[2]!;
-    rest = parts.slice(3);
-  } else return undefined;
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    namespace = rest[1];
-    rest = rest.slice(2);
-  }
-  const [resource, name, sub] = rest;
-  if (!resource) return undefined;
-  const info = resolve(group, version, resource, namespace !== undefined);
-  if (info.namespaced && !namespace && name) return undefined;
-  const t: Target = { info };
-  if (namespace) t.namespace = namespace;
-  if (name) t.name = name;
-  if (sub) t.sub = sub;
-  return t;
-}
-
-function keyOf(t: Target, name = t.name): string {
-  return `/registry/${t.info.prefix}/${t.info.namespaced ? `${t.namespace}/` : ''}${name ?? ''}`;
-}
-
-type Obj = { apiVersion?: string; kind?: string; metadata: Record<string, unknown>; [k: string]: unknown };
-
-function deepMerge(base: unknown, patch: unknown): unknown {
-  if (patch === null) return undefined;
-  if (
-    typeof patch !== 'object' ||
-    Array.isArray(patch) ||
-    typeof base !== 'object' ||
-    base === null ||
-    Array.isArray(base)
-  )
-    return patch;
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-    const merged = deepMerge(out[k], v);
-    if (merged === undefined) delete out[k];
-    else out[k] = merged;
-  }
-  return out;
-}
-
-function labelMatch(obj: Obj, selector: string | null): boolean {
-  if (!selector) return true;
-  const labels = (obj.metadata.labels ?? {}) as Record<string, string>;
-  return selector.split(',').every((term) => {
-    const t = term.trim();
-    if (!t) return true;
-    const neq = /^([^!=]+)!=(.*)$/.exec(t);
-    if (neq) return labels[neq[1]!] !== neq[2];
-    const eq = /^([^=]+)==?(.*)$/.exec(t);
-    if (eq) return labels[eq[1]!] === eq[2];
-    if (t.startsWith('!')) return !(t.slice(1) in labels);
-    return t in labels;
-  });
-}
-
-function fieldMatch(obj: Obj, selector: string | null): boolean {
-  if (!selector) return true;
-  return selector.split(',').every((term) => {
-    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(term.trim());
-    if (!m) return true;
-    let cur: unknown = obj;
-    for (const p of m[1]!.split('.'))
-      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
-    const equal = String(cur ?? '') === m[3];
-    return m[2] === '!=' ? !equal : equal;
-  });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseBody(text: string, contentType: string): unknown {
-  if (!text) throw new HttpError(400, 'BadRequest', 'the body of the request was empty');
-  try {
-    return contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text);
-  } catch (e) {
-    throw new HttpError(
-      400,
-      'BadRequest',
-      `the body of the request was in an unknown format: ${(e as Error).message}`,
-    );
-  }
-}
-
-function applyJsonPatch(doc: unknown, ops: { op: string; path: string; value?: unknown }[]): unknown {
-  const root = structuredClone(doc) as Record<string, unknown>;
-  for (const op of ops) {
-    const parts = op.path
-      .split('/')
-      .slice(1)
-      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const last = parts.pop()!;
-    let cur: Record<string, unknown> = root;
-    for (const p of parts) {
-      if (cur[p] === undefined && (op.op === 'add' || op.op === 'replace')) cur[p] = {};
-      cur = cur[p] as Record<string, unknown>;
-      if (!cur) throw new HttpError(422, 'Invalid', `jsonpatch: path ${op.path} not found`);
-    }
-    if (op.op === 'remove') delete cur[last];
-    else if (op.op === 'add' || op.op === 'replace') {
-      if (Array.isArray(cur) && last === '-') (cur as unknown[]).push(op.value);
-      else cur[last] = op.value;
-    } else if (op.op !== 'test') throw new HttpError(422, 'Invalid', `jsonpatch: unsupported op ${op.op}`);
-  }
-  return root;
+function attributesOf(
+  user: User,
+  method: string,
+  path: string,
+  t: Target | undefined,
+  watch: boolean,
+  fieldSelector: string | null,
+): Attributes {
+  const verb =
+    method === 'GET'
+      ? t && !t.name
+        ? watch
+          ? 'watch'
+          : 'list'
+        : 'get'
+      : (({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[
+          method
+        ] ?? method.toLowerCase());
+  return {
+    user,
+    verb,
+    resourceRequest: t !== undefined,
+    path,
+    apiGroup: t?.info.group ?? '',
+    resource: t?.info.resource ?? '',
+    subresource: t?.sub ?? '',
+    namespace: t?.namespace ?? '',
+    name: t?.name || (t && method === 'GET' ? selectorName(fieldSelector) : ''),
+  };
 }
 
 class Api {
@@ -398,20 +187,13 @@ class Api {
     return o;
   }
 
-  async store(key: string, o: Obj): Promise<Obj> {
+  /** Writes `o` if the stored object is still at `expected` ('0': absent); false when it moved on. */
+  async write(key: string, o: Obj, expected: string): Promise<boolean> {
     delete o.metadata.resourceVersion;
-    const rev = await this.ctx.etcd.put(key, JSON.stringify(o));
+    const rev = await this.ctx.etcd.putIf(key, JSON.stringify(o), expected);
+    if (rev === undefined) return false;
     o.metadata.resourceVersion = rev;
-    return o;
-  }
-
-  async list(t: Target): Promise<Obj[]> {
-    const prefix = `/registry/${t.info.prefix}/${t.info.namespaced && t.namespace ? `${t.namespace}/` : ''}`;
-    return (await this.ctx.etcd.list(prefix)).map((kv) => {
-      const o = JSON.parse(kv.value) as Obj;
-      o.metadata.resourceVersion = kv.modRevision;
-      return o;
-    });
+    return true;
   }
 
   prepare(t: Target, body: unknown, name?: string): Obj {
@@ -451,81 +233,224 @@ class Api {
     return o;
   }
 
-  async create(t: Target, body: unknown): Promise<Obj> {
+  admit(user: User, r: Omit<AdmissionRequest, 'getPod' | 'getNode'>): Promise<void> {
+    if (!this.ctx.nodeRestriction) return Promise.resolve();
+    return admitNodeRestriction(user, {
+      ...r,
+      getPod: (ns, name) => this.load(`/registry/pods/${ns}/${name}`),
+      getNode: (name) => this.load(`/registry/minions/${name}`),
+    });
+  }
+
+  async create(user: User, t: Target, body: unknown): Promise<Obj> {
     const o = this.prepare(t, body);
-    const key = keyOf(t, String(o.metadata.name));
-    if (await this.ctx.etcd.get(key)) {
-      throw new HttpError(
-        409,
-        'AlreadyExists',
-        `${t.info.resource} "${String(o.metadata.name)}" already exists`,
-      );
-    }
+    const name = String(o.metadata.name);
+    const key = keyOf(t, name);
     if (
       t.info.namespaced &&
       t.namespace &&
-      !['default', 'kube-system', 'kube-public', 'kube-node-lease'].includes(t.namespace)
+      !['default', 'kube-system', 'kube-public', 'kube-node-lease'].includes(t.namespace) &&
+      !(await this.ctx.etcd.get(`/registry/namespaces/${t.namespace}`))
     ) {
-      if (!(await this.ctx.etcd.get(`/registry/namespaces/${t.namespace}`))) {
-        throw new HttpError(404, 'NotFound', `namespaces "${t.namespace}" not found`);
-      }
+      throw new HttpError(404, 'NotFound', `namespaces "${t.namespace}" not found`);
     }
+    validate(t.info, o);
+    await this.admit(user, { operation: 'create', info: t.info, ...ns(t), name, object: o });
     o.metadata.uid = randomUUID();
-    o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    return this.store(key, o);
+    o.metadata.creationTimestamp = now();
+    const service = t.info.resource === 'services' && t.info.group === '';
+    if (service) await this.ctx.services.allocate(this.ctx.etcd, o);
+    if (!(await this.write(key, o, '0'))) {
+      if (service) await this.ctx.services.release(this.ctx.etcd, o);
+      throw new HttpError(409, 'AlreadyExists', `${groupResource(t.info)} "${name}" already exists`);
+    }
+    return o;
   }
 
-  async endpointsObject(kind: 'Endpoints' | 'EndpointSlice'): Promise<Obj> {
-    const ips = await liveApiservers(this.ctx.etcd);
-    if (kind === 'Endpoints') {
-      return {
-        apiVersion: 'v1',
-        kind,
-        metadata: {
-          name: 'kubernetes',
-          namespace: 'default',
-          labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
-        },
-        subsets: ips.length
-          ? [
-              {
-                addresses: ips.map((ip) => ({ ip })),
-                ports: [{ name: 'https', port: this.ctx.port, protocol: 'TCP' }],
-              },
-            ]
-          : [],
-      };
+  /** PUT: optimistic concurrency on metadata.resourceVersion, as the registry store's Update. */
+  async update(user: User, t: Target, body: unknown): Promise<Obj> {
+    const key = keyOf(t);
+    const o = this.prepare(t, body, t.name);
+    const existing = await this.load(key);
+    if (!existing) {
+      // leases allow create on update (AllowCreateOnUpdate)
+      if (t.info.resource === 'leases' && !t.sub) return this.create(user, t, o);
+      throw new HttpError(404, 'NotFound', `${groupResource(t.info)} "${t.name}" not found`);
     }
+    const rv = o.metadata.resourceVersion as string | undefined;
+    if (!rv && conditionalOnly(t.info)) {
+      throw invalidError(
+        groupResource(t.info),
+        t.name!,
+        'metadata.resourceVersion',
+        'Invalid value: 0x0: must be specified for an update',
+      );
+    }
+    if (rv && rv !== existing.metadata.resourceVersion) throw conflictError(t.info, t.name!);
+    const merged = (
+      t.sub === 'status' ? { ...existing, status: o.status } : { ...o, status: o.status ?? existing.status }
+    ) as Obj;
+    merged.metadata = {
+      ...(t.sub === 'status' ? existing.metadata : o.metadata),
+      uid: existing.metadata.uid,
+      creationTimestamp: existing.metadata.creationTimestamp,
+    };
+    if (!(await this.replace(user, t, merged, existing))) throw conflictError(t.info, t.name!);
+    return merged;
+  }
+
+  /** The tail of every update: Service IP rules, admission, and the write guarded by `existing`. */
+  async replace(user: User, t: Target, merged: Obj, existing: Obj): Promise<boolean> {
+    if (t.info.resource === 'services' && t.info.group === '') keepClusterIP(merged, existing);
+    validate(t.info, merged, existing);
+    await this.admit(user, {
+      operation: 'update',
+      info: t.info,
+      ...ns(t),
+      name: t.name!,
+      ...(t.sub ? { sub: t.sub } : {}),
+      object: merged,
+      oldObject: existing,
+    });
+    return this.write(keyOf(t), merged, String(existing.metadata.resourceVersion));
+  }
+
+  /** PATCH and apply: retried on a concurrent write, as the registry's patcher does. */
+  async patch(
+    user: User,
+    t: Target,
+    ct: string,
+    body: string,
+    fieldManager: string | null,
+  ): Promise<[number, Obj]> {
+    const apply = ct.startsWith('application/apply-patch');
+    if (apply && !fieldManager) {
+      throw new HttpError(
+        422,
+        'Invalid',
+        'PATCH request must specify fieldManager: fieldManager is required for apply requests',
+      );
+    }
+    const key = keyOf(t);
+    for (let attempt = 0; ; attempt++) {
+      const existing = await this.load(key);
+      if (apply && !existing)
+        return [201, await this.create(user, t, this.prepare(t, parseBody(body, ct), t.name))];
+      if (!existing) throw new HttpError(404, 'NotFound', `${groupResource(t.info)} "${t.name}" not found`);
+      const patch = apply ? this.prepare(t, parseBody(body, ct), t.name) : parseBody(body, ct);
+      const wanted = (patch as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+      if (wanted && wanted !== existing.metadata.resourceVersion) throw conflictError(t.info, t.name!);
+      const merged = (
+        ct.startsWith('application/json-patch')
+          ? applyJsonPatch(existing, patch as never)
+          : deepMerge(existing, patch)
+      ) as Obj;
+      if (await this.replace(user, t, merged, existing)) return [200, merged];
+      if (attempt >= 4) throw conflictError(t.info, t.name!);
+    }
+  }
+
+  async remove(user: User, t: Target): Promise<Obj> {
+    const key = keyOf(t);
+    const o = await this.load(key);
+    if (!o) throw new HttpError(404, 'NotFound', `${groupResource(t.info)} "${t.name}" not found`);
+    await this.admit(user, { operation: 'delete', info: t.info, ...ns(t), name: t.name!, oldObject: o });
+    if (!(await this.ctx.etcd.deleteIf(key, String(o.metadata.resourceVersion))))
+      throw conflictError(t.info, t.name!);
+    if (t.info.resource === 'services' && t.info.group === '')
+      await this.ctx.services.release(this.ctx.etcd, o);
+    if (t.info.resource === 'nodes') {
+      for (const kv of await this.ctx.etcd.list('/registry/pods/')) {
+        if ((JSON.parse(kv.value) as { spec?: { nodeName?: string } }).spec?.nodeName === t.name) {
+          await this.ctx.etcd.delete(kv.key);
+        }
+      }
+    }
+    return o;
+  }
+
+  /** POST serviceaccounts/NAME/token: the TokenRequest API (pkg/registry/core/serviceaccount/storage/token.go). */
+  async tokenRequest(user: User, t: Target, body: unknown): Promise<Obj> {
+    if (!this.ctx.signingKey)
+      throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
+    const account = await this.load(keyOf(t));
+    if (!account) throw new HttpError(404, 'NotFound', `serviceaccounts "${t.name}" not found`);
+    const tr = (body ?? {}) as {
+      spec?: { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: Record<string, string> };
+    };
+    const spec = tr.spec ?? {};
+    const seconds = spec.expirationSeconds ?? 3600;
+    if (seconds < MIN_TOKEN_SECONDS) {
+      throw invalidError(
+        'TokenRequest.authentication.k8s.io',
+        t.name!,
+        'spec.expirationSeconds',
+        `Invalid value: ${seconds}: may not specify a duration less than 10 minutes`,
+      );
+    }
+    await this.admit(user, {
+      operation: 'create',
+      info: t.info,
+      ...ns(t),
+      name: t.name!,
+      sub: 'token',
+      object: tr as Obj,
+    });
+    const ref = spec.boundObjectRef;
+    let pod: { name: string; uid: string } | undefined;
+    let node: { name: string; uid: string } | undefined;
+    if (ref) {
+      if (ref.kind !== 'Pod')
+        throw new HttpError(400, 'BadRequest', `cannot bind token to object of type ${ref.kind}`);
+      const p = await this.load(`/registry/pods/${t.namespace}/${ref.name}`);
+      if (!p) throw new HttpError(404, 'NotFound', `pods "${ref.name}" not found`);
+      if (ref.uid && ref.uid !== p.metadata.uid)
+        throw new HttpError(
+          409,
+          'Conflict',
+          `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+        );
+      pod = { name: String(p.metadata.name), uid: String(p.metadata.uid) };
+      const nodeName = (p.spec as { nodeName?: string } | undefined)?.nodeName;
+      const n = nodeName ? await this.load(`/registry/minions/${nodeName}`) : undefined;
+      if (n) node = { name: String(n.metadata.name), uid: String(n.metadata.uid) };
+    }
+    const { token, expires } = signServiceAccountToken(this.ctx.signingKey, {
+      issuer: this.ctx.sa.issuers[0]!,
+      audiences: spec.audiences?.length ? spec.audiences : this.ctx.sa.audiences,
+      namespace: t.namespace!,
+      serviceAccount: { name: t.name!, uid: String(account.metadata.uid) },
+      ...(pod ? { pod } : {}),
+      ...(node ? { node } : {}),
+      expirationSeconds: seconds,
+    });
     return {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind,
-      metadata: {
-        name: 'kubernetes',
-        namespace: 'default',
-        labels: { 'kubernetes.io/service-name': 'kubernetes' },
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      metadata: { name: t.name!, namespace: t.namespace!, creationTimestamp: null },
+      spec: {
+        ...spec,
+        expirationSeconds: seconds,
+        audiences: spec.audiences?.length ? spec.audiences : this.ctx.sa.audiences,
       },
-      addressType: 'IPv4',
-      endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
-      ports: [{ name: 'https', port: this.ctx.port, protocol: 'TCP' }],
+      status: { token, expirationTimestamp: expires.toISOString().replace(/\.\d+Z$/, 'Z') },
     };
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://x');
     const path = url.pathname.replace(/\/$/, '') || '/';
-    const user = await authenticate(req, this.ctx);
-    if (user === 'unauthorized') return status(res, 401, 'Unauthorized', 'Unauthorized');
+    const user = await authenticate(req, this.ctx.etcd, this.ctx.sa);
+    if (user === 'unauthorized') return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
     const method = req.method ?? 'GET';
     const t = parseTarget(path);
-    const verb =
-      method === 'GET'
-        ? t && !t.name
-          ? 'list'
-          : 'get'
-        : (({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[
-            method
-          ] ?? method.toLowerCase());
-    if (!authorize(user, verb, t, path)) return status(res, 403, 'Forbidden', forbidden(user, verb, t, path));
+    const watch = ['1', 'true'].includes(url.searchParams.get('watch') ?? '');
+    const attrs = attributesOf(user, method, path, t, watch, url.searchParams.get('fieldSelector'));
+    const decision = await authorize(this.ctx.authorizationModes, attrs, this.ctx.etcd, this.ctx.rbac);
+    if (!decision.allowed) {
+      const why = forbiddenMessage(attrs) + (decision.reason ? `: ${decision.reason}` : '');
+      throw forbiddenError(t?.info, attrs.name || undefined, why);
+    }
 
     if (['/healthz', '/livez', '/readyz'].includes(path)) {
       const ok = await this.ctx.etcd.health(this.ctx.etcd.endpoints[0]!);
@@ -535,141 +460,98 @@ class Api {
     }
     if (path === '/version') {
       const v = this.ctx.version;
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          major: String(v.major),
-          minor: String(v.minor),
-          gitVersion: v.text,
-          gitCommit: 'standin',
-          gitTreeState: 'clean',
-          buildDate: '2026-01-01T00:00:00Z',
-          goVersion: 'standin',
-          compiler: 'gc',
-          platform: 'linux/amd64',
-        }),
-      );
-      return;
+      return json(res, 200, {
+        major: String(v.major),
+        minor: String(v.minor),
+        gitVersion: v.text,
+        gitCommit: 'standin',
+        gitTreeState: 'clean',
+        buildDate: '2026-01-01T00:00:00Z',
+        goVersion: 'standin',
+        compiler: 'gc',
+        platform: 'linux/amd64',
+      });
     }
     const found = discovery(path);
     if (found) return json(res, 200, found);
-    if (!t) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    const body = method === 'GET' || method === 'DELETE' ? '' : await readBody(req);
+    if (!t) return sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
     const ct = String(req.headers['content-type'] ?? 'application/json');
-    const isKubernetes = t.info.resource === 'endpoints' || t.info.resource === 'endpointslices';
-    if (isKubernetes && t.namespace === 'default' && t.name === 'kubernetes' && method === 'GET') {
-      return json(
-        res,
-        200,
-        await this.endpointsObject(t.info.resource === 'endpoints' ? 'Endpoints' : 'EndpointSlice'),
-      );
-    }
     if (method === 'GET' && !t.name) {
-      let items = await this.list(t);
-      items = items.filter(
-        (o) =>
-          labelMatch(o, url.searchParams.get('labelSelector')) &&
-          fieldMatch(o, url.searchParams.get('fieldSelector')),
-      );
-      if (isKubernetes && (!t.namespace || t.namespace === 'default')) {
-        items = items.filter((o) => o.metadata.name !== 'kubernetes' || o.metadata.namespace !== 'default');
-        items.push(
-          await this.endpointsObject(t.info.resource === 'endpoints' ? 'Endpoints' : 'EndpointSlice'),
-        );
+      const prefix = `/registry/${t.info.prefix}/${t.info.namespaced && t.namespace ? `${t.namespace}/` : ''}`;
+      const matches = (o: Obj) =>
+        labelMatch(o, url.searchParams.get('labelSelector')) &&
+        fieldMatch(o, url.searchParams.get('fieldSelector'));
+      if (watch) {
+        return serveWatch(req, res, {
+          etcd: this.ctx.etcd,
+          prefix,
+          resourceVersion: url.searchParams.get('resourceVersion'),
+          timeoutSeconds: Number(
+            url.searchParams.get('timeoutSeconds') ?? 1800 + Math.floor(Math.random() * 1800),
+          ),
+          matches,
+        });
       }
-      const apiVersion = t.info.group ? `${t.info.group}/${t.info.version}` : t.info.version;
+      const { kvs, revision } = await this.ctx.etcd.range(prefix);
+      const items = kvs
+        .map((kv) => {
+          const o = JSON.parse(kv.value) as Obj;
+          o.metadata.resourceVersion = kv.modRevision;
+          return o;
+        })
+        .filter(matches);
       return json(res, 200, {
-        apiVersion,
+        apiVersion: t.info.group ? `${t.info.group}/${t.info.version}` : t.info.version,
         kind: `${t.info.kind || 'Object'}List`,
-        metadata: { resourceVersion: '0' },
+        metadata: { resourceVersion: revision },
         items,
       });
     }
-    const key = keyOf(t);
+    if (method === 'GET' && watch) {
+      return sendStatus(
+        res,
+        501,
+        'NotImplemented',
+        '[stand-in] watching one object by name is not implemented; watch the collection with fieldSelector=metadata.name=NAME',
+      );
+    }
     if (method === 'GET') {
-      const o = await this.load(key);
-      if (!o) return status(res, 404, 'NotFound', `${t.info.resource} "${t.name}" not found`);
+      const o = await this.load(keyOf(t));
+      if (!o) return sendStatus(res, 404, 'NotFound', `${groupResource(t.info)} "${t.name}" not found`);
       return json(res, 200, o);
     }
+    const body = method === 'DELETE' ? '' : await readBody(req);
     if (method === 'POST' && t.sub === 'eviction' && t.info.resource === 'pods') {
-      if (!(await this.ctx.etcd.delete(key)))
-        return status(res, 404, 'NotFound', `pods "${t.name}" not found`);
+      await this.admit(user, { operation: 'create', info: t.info, ...ns(t), name: t.name!, sub: 'eviction' });
+      if (!(await this.ctx.etcd.delete(keyOf(t))))
+        return sendStatus(res, 404, 'NotFound', `pods "${t.name}" not found`);
       return json(res, 201, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
+    }
+    if (
+      method === 'POST' &&
+      t.sub === 'token' &&
+      t.info.resource === 'serviceaccounts' &&
+      t.info.group === ''
+    ) {
+      return json(res, 201, await this.tokenRequest(user, t, parseBody(body, ct)));
     }
     if (method === 'POST') {
       if (t.name)
-        return status(
+        return sendStatus(
           res,
           405,
           'MethodNotAllowed',
           'the server does not allow this method on the requested resource',
         );
-      return json(res, 201, await this.create(t, parseBody(body, ct)));
+      return json(res, 201, await this.create(user, t, parseBody(body, ct)));
     }
-    if (method === 'DELETE') {
-      const o = await this.load(key);
-      if (!o) return status(res, 404, 'NotFound', `${t.info.resource} "${t.name}" not found`);
-      await this.ctx.etcd.delete(key);
-      if (t.info.resource === 'nodes') {
-        for (const p of await this.list({ info: resolve('', 'v1', 'pods', true) })) {
-          if ((p.spec as { nodeName?: string } | undefined)?.nodeName === t.name) {
-            await this.ctx.etcd.delete(
-              `/registry/pods/${String(p.metadata.namespace)}/${String(p.metadata.name)}`,
-            );
-          }
-        }
-      }
-      return json(res, 200, o);
-    }
-    const existing = await this.load(key);
-    if (method === 'PUT') {
-      if (!existing) return status(res, 404, 'NotFound', `${t.info.resource} "${t.name}" not found`);
-      const o = this.prepare(t, parseBody(body, ct), t.name);
-      const rv = o.metadata.resourceVersion;
-      if (rv && rv !== existing.metadata.resourceVersion) {
-        return status(
-          res,
-          409,
-          'Conflict',
-          `Operation cannot be fulfilled on ${t.info.resource} "${t.name}": the object has been modified; please apply your changes to the latest version and try again`,
-        );
-      }
-      const merged =
-        t.sub === 'status'
-          ? { ...existing, status: o.status }
-          : { ...o, status: o.status ?? existing.status };
-      merged.metadata = {
-        ...o.metadata,
-        uid: existing.metadata.uid,
-        creationTimestamp: existing.metadata.creationTimestamp,
-      };
-      return json(res, 200, await this.store(key, merged as Obj));
-    }
+    if (method === 'DELETE') return json(res, 200, await this.remove(user, t));
+    if (method === 'PUT') return json(res, 200, await this.update(user, t, parseBody(body, ct)));
     if (method === 'PATCH') {
-      if (ct.startsWith('application/apply-patch')) {
-        if (!url.searchParams.get('fieldManager')) {
-          return status(
-            res,
-            422,
-            'Invalid',
-            'PATCH request must specify fieldManager: fieldManager is required for apply requests',
-          );
-        }
-        const o = this.prepare(t, parseBody(body, ct), t.name);
-        if (!existing) return json(res, 201, await this.create(t, o));
-        const merged = deepMerge(existing, o) as Obj;
-        return json(res, 200, await this.store(key, merged));
-      }
-      if (!existing) return status(res, 404, 'NotFound', `${t.info.resource} "${t.name}" not found`);
-      const patch = parseBody(body, ct);
-      const merged = (
-        ct.startsWith('application/json-patch')
-          ? applyJsonPatch(existing, patch as never)
-          : deepMerge(existing, patch)
-      ) as Obj;
-      return json(res, 200, await this.store(key, merged));
+      const [code, o] = await this.patch(user, t, ct, body, url.searchParams.get('fieldManager'));
+      return json(res, code, o);
     }
-    return status(
+    return sendStatus(
       res,
       405,
       'MethodNotAllowed',
@@ -678,22 +560,41 @@ class Api {
   }
 }
 
+const ns = (t: Target) => (t.namespace ? { namespace: t.namespace } : {});
+
+/** A Service keeps its allocated clusterIP across updates; changing it is refused as the real validation does. */
+function keepClusterIP(o: Obj, existing: Obj): void {
+  const have = (existing.spec ?? {}) as { clusterIP?: string; clusterIPs?: string[] };
+  const spec = (o.spec ?? {}) as { clusterIP?: string; clusterIPs?: string[] };
+  o.spec = spec;
+  if (spec.clusterIP && have.clusterIP && spec.clusterIP !== have.clusterIP) {
+    throw invalidError(
+      'Service',
+      String(o.metadata.name),
+      'spec.clusterIPs[0]',
+      `Invalid value: "${spec.clusterIP}": may not change once set`,
+    );
+  }
+  if (have.clusterIP) {
+    spec.clusterIP = have.clusterIP;
+    spec.clusterIPs = have.clusterIPs ?? [have.clusterIP];
+  }
+}
+
 function json(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
 }
 
-const LEASE_TTL_MS = 15_000;
-
-/** Apiservers that renewed their master lease recently: what the lease endpoint reconciler publishes. */
-export async function liveApiservers(etcd: Etcd): Promise<string[]> {
-  const leases = await etcd.list('/registry/masterleases/');
-  return leases
-    .filter(
-      (kv) => Date.now() - Number((JSON.parse(kv.value) as { renewed?: number }).renewed ?? 0) < LEASE_TTL_MS,
-    )
-    .map((kv) => kv.key.slice('/registry/masterleases/'.length))
-    .sort();
+function readKeys(flagName: string, paths: string[]): KeyObject[] {
+  return paths.map((p) => {
+    const pem = readOrDie(flagName, p);
+    try {
+      return createPublicKey(pem);
+    } catch (e) {
+      return fail(`failed to parse service-account issuer public key file ${p}: ${(e as Error).message}`);
+    }
+  });
 }
 
 export async function runApiserver(argv: string[], version: Version, log: CallLog): Promise<void> {
@@ -712,8 +613,6 @@ export async function runApiserver(argv: string[], version: Version, log: CallLo
   const etcdCert = readOrDie('etcd-certfile', str(parsed, 'etcd-certfile'));
   const etcdKey = readOrDie('etcd-keyfile', str(parsed, 'etcd-keyfile'));
   for (const f of [
-    'service-account-key-file',
-    'service-account-signing-key-file',
     'requestheader-client-ca-file',
     'proxy-client-cert-file',
     'proxy-client-key-file',
@@ -723,14 +622,39 @@ export async function runApiserver(argv: string[], version: Version, log: CallLo
     const v = parsed.values.get(f);
     for (const p of Array.isArray(v) ? v : typeof v === 'string' ? [v] : []) readOrDie(f, p);
   }
-  if (!new X509Certificate(tlsCert).checkPrivateKey((await import('node:crypto')).createPrivateKey(tlsKey))) {
+  if (!new X509Certificate(tlsCert).checkPrivateKey(createPrivateKey(tlsKey))) {
     fail('tls: private key does not match public key');
   }
+  // pkg/controlplane/apiserver/options: --service-account-issuer and the signing key go together
+  const issuers = list(parsed, 'service-account-issuer');
+  const signingKeyFile = str(parsed, 'service-account-signing-key-file');
+  if (issuers.length === 0 && signingKeyFile) fail('service-account-issuer is a required flag');
+  if (issuers.length > 0 && !signingKeyFile)
+    fail('service-account-signing-key-file is a required flag when service-account-issuer is set');
+  const keyFiles = list(parsed, 'service-account-key-file');
+  const signingKey = signingKeyFile
+    ? readOrDie('service-account-signing-key-file', signingKeyFile)
+    : undefined;
+  const publicKeys = readKeys(
+    'service-account-key-file',
+    keyFiles.length ? keyFiles : signingKeyFile ? [signingKeyFile] : [],
+  );
+  const modes = list(parsed, 'authorization-mode');
+  for (const m of modes) {
+    if (!AUTHORIZATION_MODES.includes(m)) fail(`Error: authorization-mode "${m}" is not a valid mode`);
+  }
+  if (str(parsed, 'authorization-config')) fail('[stand-in] --authorization-config is not implemented');
   const servers = parsed.values.get('etcd-servers');
   if (!Array.isArray(servers) || servers.length === 0) fail('--etcd-servers must be specified');
   const advertise =
     str(parsed, 'advertise-address') ?? fail('--advertise-address is required by the stand-in');
   const port = Number(str(parsed, 'secure-port') ?? 6443);
+  let services: ServiceRange;
+  try {
+    services = new ServiceRange(str(parsed, 'service-cluster-ip-range') ?? '10.0.0.0/24');
+  } catch (e) {
+    fail((e as Error).message);
+  }
   const etcd = new Etcd(servers, { ca: etcdCa, cert: etcdCert, key: etcdKey });
   // The real apiserver gives etcd a while before dying; the kubelet then restarts it with back-off.
   const deadline = Date.now() + 20_000;
@@ -748,25 +672,43 @@ export async function runApiserver(argv: string[], version: Version, log: CallLo
     etcd,
     version,
     port,
-    serviceCidr: str(parsed, 'service-cluster-ip-range') ?? '10.96.0.0/12',
+    services,
+    authorizationModes: modes.length ? modes : ['AlwaysAllow'],
+    rbac: new RbacAuthorizer(etcd),
+    nodeRestriction: list(parsed, 'enable-admission-plugins').includes('NodeRestriction'),
+    sa: {
+      anonymous: parsed.values.get('anonymous-auth') !== false,
+      publicKeys,
+      issuers,
+      audiences: list(parsed, 'api-audiences').length ? list(parsed, 'api-audiences') : issuers.slice(0, 1),
+    },
+    ...(signingKey ? { signingKey } : {}),
   };
   const api = new Api(ctx);
-  await bootstrapObjects(api, ctx);
+  await bootstrapObjects(ctx);
+  const stamp = (o: Obj, existing?: Obj): Obj => {
+    o.metadata.uid = existing?.metadata.uid ?? randomUUID();
+    o.metadata.creationTimestamp = existing?.metadata.creationTimestamp ?? now();
+    return o;
+  };
   const renew = async () => {
     try {
       await etcd.put(`/registry/masterleases/${advertise}`, JSON.stringify({ renewed: Date.now() }));
+      await reconcileKubernetesEndpoints(etcd, port, stamp);
     } catch {
       // etcd hiccups show up as a stale lease, exactly what the real reconciler would publish.
     }
   };
   await renew();
   setInterval(renew, 5000).unref();
+  startCompactor(etcd, durationMs(str(parsed, 'etcd-compaction-interval') ?? '5m'));
   const server = createServer(
     { cert: tlsCert, key: tlsKey, ca: clientCa, requestCert: true, rejectUnauthorized: false },
     (req, res) => {
       api.handle(req, res).catch((e: unknown) => {
-        if (e instanceof HttpError) status(res, e.code, e.reason, e.message);
-        else status(res, 500, 'InternalError', e instanceof Error ? e.message : String(e));
+        if (res.headersSent) return res.end();
+        if (e instanceof HttpError) sendStatus(res, e.code, e.reason, e.message);
+        else sendStatus(res, 500, 'InternalError', e instanceof Error ? e.message : String(e));
       });
     },
   );
@@ -783,38 +725,71 @@ export async function runApiserver(argv: string[], version: Version, log: CallLo
   process.on('SIGINT', () => void stop());
 }
 
-/** Objects every apiserver creates at start: the system namespaces and the kubernetes Service. */
-async function bootstrapObjects(api: Api, ctx: Ctx): Promise<void> {
-  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
-    const key = `/registry/namespaces/${ns}`;
-    if (!(await ctx.etcd.get(key))) {
-      await api.store(key, {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: ns, uid: randomUUID() },
-        status: { phase: 'Active' },
-      });
+/**
+ * etcd3/compact.go: every interval, compact to the revision seen one interval earlier, so a
+ * resourceVersion older than that answers 410 Expired. 0 turns it off, as in the real flag.
+ */
+function startCompactor(etcd: Etcd, intervalMs: number): void {
+  if (intervalMs <= 0) return;
+  let last: string | undefined;
+  setInterval(async () => {
+    try {
+      const current = (await etcd.range('/compact_rev_key')).revision;
+      if (last) await etcd.compact(last);
+      last = current;
+    } catch {
+      // another apiserver compacted first ("required revision has been compacted"), or etcd is away
     }
+  }, intervalMs).unref();
+}
+
+/**
+ * Objects every apiserver creates at start: the system namespaces, the kubernetes Service with the
+ * first IP of the range, and the bootstrap RBAC policy (missing objects only).
+ */
+async function bootstrapObjects(ctx: Ctx): Promise<void> {
+  const create = (key: string, o: Obj) =>
+    ctx.etcd.putIf(
+      key,
+      JSON.stringify({ ...o, metadata: { ...o.metadata, uid: randomUUID(), creationTimestamp: now() } }),
+      '0',
+    );
+  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    await create(`/registry/namespaces/${ns}`, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns },
+      status: { phase: 'Active' },
+    });
+  }
+  const present = new Set<string>();
+  for (const plural of Object.values(RBAC_RESOURCES)) {
+    for (const kv of await ctx.etcd.list(`/registry/${plural}/`)) present.add(kv.key);
+  }
+  for (const o of bootstrapPolicy()) {
+    if (!present.has(rbacKey(o))) await create(rbacKey(o), o as unknown as Obj);
   }
   const svcKey = '/registry/services/specs/default/kubernetes';
   if (!(await ctx.etcd.get(svcKey))) {
-    const [net] = ctx.serviceCidr.split(',')[0]!.split('/');
-    const o = net!.split('.').map(Number);
-    o[3] = (o[3] ?? 0) + 1;
-    await api.store(svcKey, {
+    const svc: Obj = {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: {
         name: 'kubernetes',
         namespace: 'default',
-        uid: randomUUID(),
         labels: { component: 'apiserver', provider: 'kubernetes' },
       },
       spec: {
-        clusterIP: o.join('.'),
+        clusterIP: ctx.services.first(),
         ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: ctx.port }],
         type: 'ClusterIP',
       },
-    });
+    };
+    try {
+      await ctx.services.allocate(ctx.etcd, svc);
+    } catch {
+      // an earlier start of this or another apiserver holds the IP already
+    }
+    await create(svcKey, svc);
   }
 }

@@ -100,13 +100,28 @@ export class ApiClient {
     }
   }
 
-  /** Create, or replace when it exists (what kubeadm's apiclient.CreateOrUpdate* helpers do). */
+  /**
+   * Create, or replace when it exists (what kubeadm's apiclient.CreateOrUpdate* helpers and
+   * client-go's leader election do): the replace carries the resourceVersion just read, so a
+   * concurrent writer makes it 409 Conflict and the read-modify-write is retried.
+   */
   async upsert(collection: string, obj: { metadata: { name: string } }): Promise<void> {
     try {
       await this.call('POST', collection, obj);
+      return;
     } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 409) throw e;
-      await this.call('PUT', `${collection}/${obj.metadata.name}`, obj);
+      if (!(e instanceof ApiError) || e.status !== 409 || e.reason !== 'AlreadyExists') throw e;
+    }
+    const path = `${collection}/${obj.metadata.name}`;
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get<{ metadata: { resourceVersion?: string } }>(path);
+      const resourceVersion = current.metadata.resourceVersion;
+      try {
+        await this.call('PUT', path, { ...obj, metadata: { ...obj.metadata, resourceVersion } });
+        return;
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.reason !== 'Conflict' || attempt >= 4) throw e;
+      }
     }
   }
 }

@@ -12,8 +12,10 @@ import { hostname } from 'node:os';
 import * as x509 from '@peculiar/x509';
 import type { CallLog } from './calllog.js';
 import { ApiClient } from './client.js';
+import { ControllerClients } from './controller-clients.js';
 import { allocateNodeCidrs, syncDaemonSets } from './daemonsets.js';
 import { bool, durationMs, type FlagTable, flag, type ParsedFlags, parseFlags, str } from './flags.js';
+import { expiredTokens, orphanedSecrets, type SecretLike } from './gc.js';
 import { jwsSign } from './kubeadm-cluster.js';
 import { readKubeconfig } from './kubeconfig.js';
 import { type CertAndKey, readKey, selfSignedCA, signLeaf } from './pki.js';
@@ -140,16 +142,19 @@ async function signBootstrapTokens(api: ApiClient): Promise<void> {
   });
 }
 
+async function kubeSystemSecrets(api: ApiClient): Promise<SecretLike[]> {
+  return (await api.get<{ items: SecretLike[] }>('/api/v1/namespaces/kube-system/secrets')).items;
+}
+
 async function cleanTokens(api: ApiClient): Promise<void> {
-  const secrets = await api.get<{ items: (Obj & { type?: string; data?: Record<string, string> })[] }>(
-    '/api/v1/namespaces/kube-system/secrets',
-  );
-  for (const s of secrets.items) {
-    if (s.type !== 'bootstrap.kubernetes.io/token' || !s.data?.expiration) continue;
-    if (Date.parse(Buffer.from(s.data.expiration, 'base64').toString()) < Date.now()) {
-      await api.call('DELETE', `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}`);
-    }
-  }
+  for (const name of expiredTokens(await kubeSystemSecrets(api), Date.now()))
+    await api.call('DELETE', `/api/v1/namespaces/kube-system/secrets/${name}`);
+}
+
+/** The garbage collector, for what kubeadm relies on: Secrets owned by Secrets (kubeadm-certs). */
+async function collectGarbage(api: ApiClient): Promise<void> {
+  for (const name of orphanedSecrets(await kubeSystemSecrets(api)))
+    await api.call('DELETE', `/api/v1/namespaces/kube-system/secrets/${name}`);
 }
 
 async function signCsrs(api: ApiClient, ca: CertAndKey, validityMs: number): Promise<void> {
@@ -288,6 +293,7 @@ export async function runComponent(
   const on = (c: string) =>
     controllers.includes(c) ||
     (controllers.includes('*') && !offByDefault.includes(c) && !controllers.includes(`-${c}`));
+  const clients = new ControllerClients(api, bool(parsed, 'use-service-account-credentials'));
   let last = 0;
   let lastWorkloads = 0;
   const tick = async () => {
@@ -300,21 +306,24 @@ export async function runComponent(
         last = Date.now();
       }
       if (kind === 'kube-controller-manager') {
-        if (on('bootstrapsigner')) await signBootstrapTokens(api);
-        if (ca && on('csrsigning')) await signCsrs(api, ca, validityMs);
-        if (on('tokencleaner')) await cleanTokens(api);
-        if (on('nodelifecycle')) await nodeLifecycle(api, graceMs);
+        if (on('bootstrapsigner')) await signBootstrapTokens(await clients.for('bootstrap-signer'));
+        if (ca && on('csrsigning'))
+          await signCsrs(await clients.for('certificate-controller'), ca, validityMs);
+        if (on('tokencleaner')) await cleanTokens(await clients.for('token-cleaner'));
+        if (on('garbagecollector')) await collectGarbage(await clients.for('generic-garbage-collector'));
+        if (on('nodelifecycle')) await nodeLifecycle(await clients.for('node-controller'), graceMs);
         if (Date.now() - lastWorkloads > 3000) {
           if (on('nodeipam') && bool(parsed, 'allocate-node-cidrs')) {
             const cidr = str(parsed, 'cluster-cidr');
             if (!cidr) die('--cluster-cidr must be set when --allocate-node-cidrs is true');
+            // core.go startNodeIpamController: the nodeipam controller runs as node-controller.
             await allocateNodeCidrs(
-              api,
+              await clients.for('node-controller'),
               cidr,
               Number(str(parsed, 'node-cidr-mask-size-ipv4') ?? str(parsed, 'node-cidr-mask-size') ?? 24),
             );
           }
-          if (on('daemonset')) await syncDaemonSets(api);
+          if (on('daemonset')) await syncDaemonSets(await clients.for('daemon-set-controller'));
           lastWorkloads = Date.now();
         }
       }

@@ -163,3 +163,25 @@ export function getStr(doc: Doc | undefined, path: string): string | undefined {
   const v = get(doc, path);
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
+
+/**
+ * A v1beta3 ClusterConfiguration in v1beta4 terms, as kubeadm's conversion writes it back on upgrade:
+ * extraArgs maps become sorted name/value lists and apiServer.timeoutForControlPlane goes away (it
+ * moved to InitConfiguration.timeouts).
+ */
+export function clusterToV1beta4(doc: Doc): Doc {
+  const out = structuredClone(doc);
+  out.apiVersion = 'kubeadm.k8s.io/v1beta4';
+  const toList = (holder: unknown) => {
+    const h = holder as Doc | undefined;
+    const args = h?.extraArgs;
+    if (!h || !args || Array.isArray(args) || typeof args !== 'object') return;
+    h.extraArgs = Object.keys(args as Doc)
+      .sort()
+      .map((name) => ({ name, value: String((args as Doc)[name]) }));
+  };
+  for (const path of ['apiServer', 'controllerManager', 'scheduler', 'etcd.local']) toList(get(out, path));
+  const api = out.apiServer as Doc | undefined;
+  if (api) delete api.timeoutForControlPlane;
+  return out;
+}

@@ -8,6 +8,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:
 import { existsSync, readFileSync } from 'node:fs';
 import type { ApiClient } from './client.js';
 import { ConfigError } from './config.js';
+import { applyKubeadmRbac } from './kubeadm-rbac.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { writePublic, writeSecret } from './pki.js';
 
@@ -112,6 +113,7 @@ export async function publishClusterInfo(api: ApiClient, server: string, caPem: 
     metadata: { name: 'cluster-info', namespace: 'kube-public' },
     data: { kubeconfig },
   } as never);
+  await applyKubeadmRbac(api, 'bootstrap-token');
 }
 
 export async function putConfigMap(
@@ -153,8 +155,41 @@ function keyBytes(hex: string): Buffer {
   return k;
 }
 
+/** constants.DefaultCertTokenDuration: uploaded certificates live as long as this token. */
+export const CERT_TOKEN_TTL_MS = 2 * 3600e3;
+
+/**
+ * copycerts.createShortLivedBootstrapToken and getSecretOwnerRef: a 2 h token with no usages whose
+ * Secret owns kubeadm-certs, so the tokencleaner and the garbage collector remove both on expiry.
+ */
+async function certsOwner(api: ApiClient): Promise<Record<string, unknown>[]> {
+  const token = generateToken();
+  await createToken(api, {
+    token,
+    ttlMs: CERT_TOKEN_TTL_MS,
+    usages: [],
+    groups: [],
+    description: 'Proxy for managing TTL for the kubeadm-certs secret',
+  });
+  const name = `bootstrap-token-${token.split('.')[0]}`;
+  const secret = await api.get<{ metadata: { uid: string } }>(
+    `/api/v1/namespaces/kube-system/secrets/${name}`,
+  );
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      name,
+      uid: secret.metadata.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ];
+}
+
 export async function uploadCerts(api: ApiClient, certDir: string, certKey: string): Promise<void> {
   const key = keyBytes(certKey);
+  const ownerReferences = await certsOwner(api);
   const data: Record<string, string> = {};
   for (const [name, file] of SHARED) {
     const path = `${certDir}/${file}`;
@@ -167,10 +202,11 @@ export async function uploadCerts(api: ApiClient, certDir: string, certKey: stri
   await api.upsert('/api/v1/namespaces/kube-system/secrets', {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: 'kubeadm-certs', namespace: 'kube-system' },
+    metadata: { name: 'kubeadm-certs', namespace: 'kube-system', ownerReferences },
     type: 'Opaque',
     data,
   } as never);
+  await applyKubeadmRbac(api, 'upload-certs');
 }
 
 export async function downloadCerts(api: ApiClient, certDir: string, certKey: string): Promise<void> {
@@ -178,7 +214,10 @@ export async function downloadCerts(api: ApiClient, certDir: string, certKey: st
   const secret = await api.find<{ data?: Record<string, string> }>(
     '/api/v1/namespaces/kube-system/secrets/kubeadm-certs',
   );
-  if (!secret) throw new ConfigError('error downloading the secret: secrets "kubeadm-certs" not found');
+  if (!secret)
+    throw new ConfigError(
+      'error downloading certs: error downloading the secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. This Secret might have expired. Please, run `kubeadm init phase upload-certs --upload-certs` on a control plane to generate a new one',
+    );
   for (const [name, file] of SHARED) {
     const v = secret.data?.[name];
     if (!v) continue;
@@ -190,7 +229,7 @@ export async function downloadCerts(api: ApiClient, certDir: string, certKey: st
       plain = Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]);
     } catch {
       throw new ConfigError(
-        'error downloading the secret: error decoding secret data with provided key: cipher: message authentication failed',
+        'error downloading certs: error decoding secret data with provided key: cipher: message authentication failed',
       );
     }
     const path = `${certDir}/${file}`;

@@ -182,6 +182,8 @@ export interface KubeconfigPlan {
   nodeName: string;
   controlPlaneURL: string;
   localURL: string;
+  /** ControlPlaneKubeletLocalMode: kubelet.conf points at the local apiserver */
+  kubeletLocal?: boolean;
   validityMs: number;
   algo: Algo;
   files: ('admin' | 'super-admin' | 'kubelet' | 'controller-manager' | 'scheduler')[];
@@ -207,7 +209,7 @@ export async function ensureKubeconfigs(k: KubeconfigPlan): Promise<void> {
     kubelet: {
       cn: `system:node:${k.nodeName}`,
       org: ['system:nodes'],
-      url: k.controlPlaneURL,
+      url: k.kubeletLocal ? k.localURL : k.controlPlaneURL,
       user: `system:node:${k.nodeName}`,
     },
     'controller-manager': {

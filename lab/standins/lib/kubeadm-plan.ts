@@ -5,11 +5,23 @@
  */
 import { ConfigError, type Doc, extraArgs, get, getStr, loadConfigFile } from './config.js';
 import { bool, durationMs, list, type ParsedFlags, str } from './flags.js';
+import { generateToken } from './kubeadm-cluster.js';
 import { MIX_ALLOWED } from './kubeadm-flags.js';
 import type { Volume } from './manifests.js';
+import { parseHostPort } from './netaddr.js';
 import type { Algo } from './pki.js';
 import { defaultAddress, nodeName } from './sys.js';
-import { parseVersion, type Version } from './versions.js';
+import {
+  advertiseAddressError,
+  aggregate,
+  type ClusterView,
+  ignorePreflightErrors,
+  type JoinView,
+  type TokenView,
+  validateInit,
+  validateJoin,
+} from './validate-config.js';
+import { kubeadmFeatureGates, parseVersion, type Version } from './versions.js';
 
 export interface Plan {
   api: 'v1beta3' | 'v1beta4';
@@ -51,9 +63,13 @@ export interface Plan {
   certificateKey?: string;
   uploadCerts: boolean;
   skipPhases: string[];
+  patchesDir?: string;
+  /** every phase --skip-phases turns off, sub-phases included (lib/phases.ts) */
+  skipped: Set<string>;
   kubelet?: Doc;
   kubeProxy?: Doc;
   clusterDoc: Doc;
+  featureGates: Record<string, boolean>;
   join?: {
     endpoint?: string;
     token?: string;
@@ -69,9 +85,11 @@ export interface Plan {
 
 const YEAR = 365 * 24 * 3600e3;
 
-export function checkMixed(flags: ParsedFlags): void {
+/** ValidateMixedArguments; `--yes` joined the allowed flags in 1.31, with UpgradeConfiguration. */
+export function checkMixed(flags: ParsedFlags, minor: number): void {
   if (!flags.values.has('config')) return;
-  const bad = [...flags.values.keys()].filter((k) => !MIX_ALLOWED.has(k) && !k.startsWith('skip-'));
+  const allowed = (k: string) => MIX_ALLOWED.has(k) || k.startsWith('skip-') || (k === 'yes' && minor >= 31);
+  const bad = [...flags.values.keys()].filter((k) => !allowed(k));
   if (bad.length) throw new ConfigError(`can not mix '--config' with arguments [${bad.join(' ')}]`);
 }
 
@@ -80,7 +98,7 @@ function volumes(v: unknown): Volume[] {
 }
 
 export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Version, args: string[]): Plan {
-  checkMixed(flags);
+  checkMixed(flags, kubeadm.minor);
   const cfgPath = str(flags, 'config');
   const wanted = kind === 'init' ? ['InitConfiguration', 'ClusterConfiguration'] : ['JoinConfiguration'];
   const config = cfgPath ? loadConfigFile(cfgPath, kubeadm.minor, wanted) : undefined;
@@ -201,11 +219,13 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
     bindPort: Number(str(flags, 'apiserver-bind-port') ?? (localEp?.bindPort as number | undefined) ?? 6443),
     tokens,
     uploadCerts: bool(flags, 'upload-certs'),
+    skipped: new Set(),
     skipPhases: [
       ...list(flags, 'skip-phases'),
       ...(((kind === 'init' ? init : join)?.skipPhases as string[] | undefined) ?? []),
     ],
     clusterDoc: cluster,
+    featureGates: (cluster.featureGates as Record<string, boolean> | undefined) ?? {},
     timeouts: {
       controlPlane: t('controlPlaneComponentHealthCheck', 4 * 60e3),
       kubelet: t('kubeletHealthCheck', 4 * 60e3),
@@ -223,6 +243,8 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
   if (endpoint) plan.controlPlaneEndpoint = endpoint;
   const pod = str(flags, 'pod-network-cidr') ?? getStr(cluster, 'networking.podSubnet');
   if (pod) plan.podSubnet = pod;
+  const patchesDir = str(flags, 'patches') ?? getStr(kind === 'init' ? init : join, 'patches.directory');
+  if (patchesDir) plan.patchesDir = patchesDir;
   const tag = getStr(cluster, 'etcd.local.imageTag');
   if (tag) plan.etcd.imageTag = tag;
   if (ext) {
@@ -244,6 +266,12 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
   const kp = config?.docs.get('KubeProxyConfiguration');
   if (kp) plan.kubeProxy = kp;
   if (!plan.advertise) throw new ConfigError('unable to select an IP from default routes.');
+  if (kind === 'init') checkInit(plan, init, cluster, flags, kubeadm.minor);
+  const ignoreErrs = ignorePreflightErrors(
+    list(flags, 'ignore-preflight-errors'),
+    (nodeReg?.ignorePreflightErrors as string[] | undefined) ?? [],
+  );
+  if (ignoreErrs.length) throw new ConfigError(aggregate(ignoreErrs));
   if (kind === 'join') {
     const disc = (join?.discovery ?? {}) as Doc;
     const bt = (disc.bootstrapToken ?? {}) as Doc;
@@ -266,21 +294,111 @@ export function buildPlan(kind: 'init' | 'join', flags: ParsedFlags, kubeadm: Ve
     if (tls) plan.join.tlsBootstrapToken = tls;
     const file = str(flags, 'discovery-file') ?? getStr(disc, 'file.kubeConfigPath');
     if (file) plan.join.discoveryFile = file;
-    if (!plan.join.discoveryFile && !plan.join.token) {
-      throw new ConfigError('discovery: Invalid value: "": bootstrapToken or file must be set');
-    }
-    if (plan.join.token && !plan.join.endpoint) {
-      throw new ConfigError(
-        'discovery.bootstrapToken.apiServerEndpoint: Invalid value: "": discovery.bootstrapToken.apiServerEndpoint or a positional argument must be set',
-      );
-    }
-    if (plan.join.token && !plan.join.unsafeSkip && plan.join.caHashes.length === 0) {
-      throw new ConfigError(
-        'discovery.bootstrapToken: Invalid value: "": using token-based discovery without caCertHashes can be unsafe. Set unsafeSkipCAVerification as true in your kubeadm config file or pass --discovery-token-unsafe-skip-ca-verification flag to continue',
-      );
-    }
+    checkJoin(plan, join, flags);
   }
   return plan;
+}
+
+function featureGates(cluster: Doc, flags: ParsedFlags, minor: number): Record<string, boolean> {
+  const gates = { ...((cluster.featureGates as Record<string, boolean> | undefined) ?? {}) };
+  const known = kubeadmFeatureGates(minor);
+  for (const pair of (str(flags, 'feature-gates') ?? '').split(',').filter(Boolean)) {
+    const [k, v] = pair.split('=');
+    if (!k || !(k in known)) throw new ConfigError(`unrecognized feature-gate key: ${k}`);
+    gates[k] = v === 'true';
+  }
+  return gates;
+}
+
+function clusterView(plan: Plan, cluster: Doc, gates: Record<string, boolean>): ClusterView {
+  const view: ClusterView = {
+    dnsDomain: plan.dnsDomain,
+    serviceSubnet: plan.serviceSubnet,
+    controllerManagerExtra: plan.controllerManager.extra,
+    certSANs: plan.apiServer.certSANs,
+    certificatesDir: plan.certDir,
+    featureGates: gates,
+    imageRepository: plan.imageRepository,
+    extraArgs: {
+      apiServer: plan.apiServer.extra,
+      controllerManager: plan.controllerManager.extra,
+      scheduler: plan.scheduler.extra,
+    },
+  };
+  if (plan.podSubnet) view.podSubnet = plan.podSubnet;
+  if (plan.controlPlaneEndpoint) view.controlPlaneEndpoint = plan.controlPlaneEndpoint;
+  const dnsRepo = getStr(cluster, 'dns.imageRepository');
+  if (dnsRepo) view.dnsImageRepository = dnsRepo;
+  if (plan.etcd.local) {
+    view.etcdLocal = {
+      dataDir: plan.etcd.dataDir,
+      serverCertSANs: plan.etcd.serverSANs,
+      peerCertSANs: plan.etcd.peerSANs,
+    };
+    const etcdRepo = getStr(cluster, 'etcd.local.imageRepository');
+    if (etcdRepo) view.etcdLocal.imageRepository = etcdRepo;
+    view.extraArgs['etcd.local'] = plan.etcd.extra;
+  }
+  return view;
+}
+
+/** The dynamic defaulting that fails first, then ValidateInitConfiguration. */
+function checkInit(plan: Plan, init: Doc | undefined, cluster: Doc, flags: ParsedFlags, minor: number): void {
+  const adv = advertiseAddressError(
+    str(flags, 'apiserver-advertise-address') ?? getStr(init, 'localAPIEndpoint.advertiseAddress'),
+  );
+  if (adv) throw new ConfigError(adv);
+  if (plan.controlPlaneEndpoint) {
+    const hp = parseHostPort(plan.controlPlaneEndpoint);
+    if ('error' in hp) throw new ConfigError(hp.error);
+  }
+  const docs = (init?.bootstrapTokens as Doc[] | undefined) ?? [{}];
+  // an empty token is generated before validation (SetBootstrapTokensDynamicDefaults): only given ones can fail
+  const tokens: TokenView[] = plan.tokens.map((t, i) => ({
+    token: t.token || generateToken(),
+    usages: t.usages,
+    groups: t.groups,
+    ttlAndExpires: docs[i]?.ttl !== undefined && docs[i]?.expires !== undefined,
+  }));
+  plan.featureGates = featureGates(cluster, flags, minor);
+  const errs = validateInit(
+    { name: plan.node.name, criSocket: plan.node.criSocket, kubeletExtra: plan.node.kubeletExtra },
+    tokens,
+    clusterView(plan, cluster, plan.featureGates),
+    { advertiseAddress: plan.advertise, bindPort: plan.bindPort },
+    plan.certificateKey,
+    minor,
+  );
+  if (errs.length) throw new ConfigError(aggregate(errs));
+}
+
+/** ValidateJoinConfiguration, on the flags and the config merged as kubeadm merges them. */
+function checkJoin(plan: Plan, join: Doc | undefined, flags: ParsedFlags): void {
+  const j = plan.join!;
+  const view: JoinView = {
+    node: { name: plan.node.name, criSocket: plan.node.criSocket, kubeletExtra: plan.node.kubeletExtra },
+    tlsBootstrapToken: j.tlsBootstrapToken ?? '',
+    caCertPath: getStr(join, 'caCertPath') ?? '/etc/kubernetes/pki/ca.crt',
+  };
+  if (j.discoveryFile) view.file = j.discoveryFile;
+  if (j.token)
+    view.bootstrapToken = {
+      token: j.token ?? '',
+      apiServerEndpoint: j.endpoint ?? '',
+      caCertHashes: j.caHashes,
+      unsafeSkip: j.unsafeSkip,
+    };
+  if (j.controlPlane) {
+    const adv = advertiseAddressError(
+      str(flags, 'apiserver-advertise-address') ??
+        getStr(join, 'controlPlane.localAPIEndpoint.advertiseAddress'),
+    );
+    if (adv) throw new ConfigError(adv);
+    view.controlPlane = { endpoint: { advertiseAddress: plan.advertise, bindPort: plan.bindPort } };
+    if (plan.certificateKey) view.controlPlane.certificateKey = plan.certificateKey;
+  }
+  const errs = validateJoin(view);
+  if (errs.length) throw new ConfigError(aggregate(errs));
 }
 
 export function controlPlaneURL(p: Plan): string {

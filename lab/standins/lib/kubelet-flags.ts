@@ -144,3 +144,44 @@ export function kubeletFlags(minor: number): FlagTable {
   if (minor < 31) t['keep-terminated-pod-volumes'] = B();
   return t;
 }
+
+/** kubeletapis.KubeletLabelNamespaces and KubeletLabels (k8s.io/kubelet/pkg/apis/well_known_labels.go). */
+const KUBELET_LABEL_NAMESPACES = ['kubelet.kubernetes.io', 'node.kubernetes.io'];
+const KUBELET_LABELS = [
+  'beta.kubernetes.io/arch',
+  'beta.kubernetes.io/instance-type',
+  'beta.kubernetes.io/os',
+  'failure-domain.beta.kubernetes.io/region',
+  'failure-domain.beta.kubernetes.io/zone',
+  'kubernetes.io/arch',
+  'kubernetes.io/hostname',
+  'kubernetes.io/os',
+  'node.kubernetes.io/instance-type',
+  'topology.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+];
+
+const inNamespace = (ns: string, root: string) => ns === root || ns.endsWith(`.${root}`);
+
+/**
+ * ValidateKubeletFlags (cmd/kubelet/app/options/options.go): --node-labels may not set labels in
+ * the kubernetes.io / k8s.io namespaces other than the kubelet's own, so that a node cannot give
+ * itself a role (node-role.kubernetes.io/*) that the NodeRestriction admission would refuse.
+ */
+export function nodeLabelsError(labels: string[]): string | undefined {
+  const unknown = [
+    ...new Set(
+      labels
+        .map((l) => l.split('=')[0]!)
+        .filter((key) => {
+          const ns = key.includes('/') ? key.split('/')[0]! : '';
+          const reserved = inNamespace(ns, 'kubernetes.io') || inNamespace(ns, 'k8s.io');
+          const allowed =
+            KUBELET_LABELS.includes(key) || KUBELET_LABEL_NAMESPACES.some((n) => inNamespace(ns, n));
+          return reserved && !allowed;
+        }),
+    ),
+  ].sort();
+  if (!unknown.length) return undefined;
+  return `unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${unknown.join(' ')}]\n--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (${KUBELET_LABEL_NAMESPACES.join(', ')}) or be in the specifically allowed set (${KUBELET_LABELS.join(', ')})`;
+}

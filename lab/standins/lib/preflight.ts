@@ -64,19 +64,7 @@ export async function runChecks(p: PreflightPlan): Promise<Finding[]> {
     if (existsSync(f))
       out.push({ name: `FileAvailable-${f.replace(/\//g, '-')}`, message: `${f} already exists` });
   }
-  for (const [path, label] of [
-    [
-      '/proc/sys/net/bridge/bridge-nf-call-iptables',
-      'FileContent--proc-sys-net-bridge-bridge-nf-call-iptables',
-    ],
-    ['/proc/sys/net/ipv4/ip_forward', 'FileContent--proc-sys-net-ipv4-ip_forward'],
-  ] as const) {
-    const v = readText(path);
-    if (v === undefined) out.push({ name: label, message: `${path} does not exist` });
-    else if (v.trim() !== '1') out.push({ name: label, message: `${path} contents are not set to 1` });
-  }
-  if (swapOn())
-    out.push({ name: 'Swap', message: 'running with swap on is not supported. Please disable swap' });
+  out.push(...kernelFindings(readText, swapOn()));
   const exes: [string, boolean][] = [];
   if (p.kubeadm.minor < 31) exes.push(['crictl', true]);
   if (p.kubernetesVersion.minor < 32) exes.push(['conntrack', true]);
@@ -130,6 +118,28 @@ export async function runChecks(p: PreflightPlan): Promise<Finding[]> {
       message: `${p.etcdDataDir} is not empty`,
     });
   }
+  return out;
+}
+
+/**
+ * The kernel checks: ip_forward must be 1. The bridge-nf-call-iptables check was removed in 1.30
+ * (kubernetes/kubernetes#123464), and swap is only a warning since 1.28, when the kubelet learned to
+ * use it (preflight/checks.go SwapCheck returns warnings).
+ */
+export function kernelFindings(read: (path: string) => string | undefined, swap: boolean): Finding[] {
+  const out: Finding[] = [];
+  const path = '/proc/sys/net/ipv4/ip_forward';
+  const label = 'FileContent--proc-sys-net-ipv4-ip_forward';
+  const v = read(path);
+  if (v === undefined) out.push({ name: label, message: `${path} does not exist` });
+  else if (v.trim() !== '1') out.push({ name: label, message: `${path} contents are not set to 1` });
+  if (swap)
+    out.push({
+      name: 'Swap',
+      message:
+        'swap is supported for cgroup v2 only. The kubelet must be properly configured to use swap. Please refer to https://kubernetes.io/docs/concepts/architecture/nodes/#swap-memory, or disable swap on the node',
+      warning: true,
+    });
   return out;
 }
 

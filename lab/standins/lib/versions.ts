@@ -41,6 +41,33 @@ export function kubeadmApis(minor: number): { accepted: string[]; deprecated: st
   return { accepted: ['v1beta4'], deprecated: [] };
 }
 
+/**
+ * kubeadm's own feature gates per minor, with their defaults (cmd/kubeadm/app/features/features.go).
+ * 1.30: PublicKeysECDSA, RootlessControlPlane, EtcdLearnerMode (beta), WaitForAllControlPlaneComponents
+ * (alpha); ControlPlaneKubeletLocalMode arrives in 1.31 and NodeLocalCRISocket in 1.32;
+ * WaitForAllControlPlaneComponents and ControlPlaneKubeletLocalMode are beta (on) from 1.33, the former
+ * GA in 1.34 and removed in 1.35 (the 1.35 reference lists ControlPlaneKubeletLocalMode,
+ * NodeLocalCRISocket, PublicKeysECDSA, RootlessControlPlane). EtcdLearnerMode went GA in 1.32 and is
+ * gone from 1.33. 1.36-1.37 are assumed equal to 1.35.
+ */
+export function kubeadmFeatureGates(minor: number): Record<string, boolean> {
+  const gates: Record<string, boolean> = { PublicKeysECDSA: false, RootlessControlPlane: false };
+  if (minor <= 32) gates.EtcdLearnerMode = true;
+  if (minor <= 34) gates.WaitForAllControlPlaneComponents = minor >= 33;
+  if (minor >= 31) gates.ControlPlaneKubeletLocalMode = minor >= 33;
+  if (minor >= 32) gates.NodeLocalCRISocket = minor >= 34;
+  return gates;
+}
+
+/** Whether a kubeadm gate is on for this minor, given the gates the config sets. */
+export function featureEnabled(minor: number, set: Record<string, boolean>, name: string): boolean {
+  if (name in set) return set[name]!;
+  const gates = kubeadmFeatureGates(minor);
+  // a gate that went GA and was removed stays on
+  if (name === 'WaitForAllControlPlaneComponents' && minor >= 35) return true;
+  return gates[name] ?? false;
+}
+
 export function factsFor(minor: number): MinorFacts {
   const facts = MINORS[minor];
   if (!facts) throw new Error(`the stand-ins do not know Kubernetes 1.${minor}`);

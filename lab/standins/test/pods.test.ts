@@ -13,6 +13,7 @@ import { pushImages } from '../../mirror/images.js';
 import { type Registry, startRegistry } from '../../mirror/registry.js';
 import { standinExecutable } from '../index.js';
 import { criCall, type RuntimeInfo } from '../lib/cri.js';
+import { type CriContainer, criContainers } from '../lib/cri-containers.js';
 import { ociArchive } from '../lib/image-archive.js';
 import { imagePullCheck } from '../lib/images.js';
 import { admitPod, NETWORK_NOT_READY, NodeRuntime } from '../lib/podstart.js';
@@ -204,5 +205,95 @@ describe('pulls through hosts.toml with the configured credentials', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('mirror.lab:5000/k8s/coredns:v1.11.3\n');
     expect(r.stdout).not.toContain('coredns/coredns');
+  });
+});
+
+describe('crictl ps lists the containers the kubelet runs', () => {
+  const at = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+  const reported = criContainers([
+    {
+      namespace: 'kube-system',
+      name: 'etcd-m1',
+      uid: 'h-etcd',
+      containers: [
+        {
+          name: 'etcd',
+          image: 'registry.k8s.io/etcd:3.5.24-0',
+          attempt: 0,
+          running: true,
+          startedAt: at(90),
+        },
+      ],
+    },
+    {
+      namespace: 'kube-system',
+      name: 'kube-apiserver-m1',
+      uid: 'h-api',
+      containers: [
+        {
+          name: 'kube-apiserver',
+          image: 'registry.k8s.io/kube-apiserver:v1.31.14',
+          attempt: 0,
+          running: true,
+          startedAt: at(30),
+        },
+      ],
+    },
+    {
+      namespace: 'kube-system',
+      name: 'kube-scheduler-m1',
+      uid: 'h-sched',
+      containers: [
+        {
+          name: 'kube-scheduler',
+          image: 'registry.k8s.io/kube-scheduler:v1.31.14',
+          attempt: 2,
+          running: false,
+          startedAt: at(10),
+        },
+      ],
+    },
+  ]);
+  const idOf = (name: string) => reported.find((c) => c.metadata.name === name)!.id;
+  const crictl = (args: string[]) => runStandinAsync('crictl', 'v1.31.1', ['-r', endpoint, 'ps', ...args]);
+
+  it('filters by --name (a regular expression), --state and -a, newest first, as kubeon renew asks', async () => {
+    await criCall(endpoint, 'PUT', '/v1/containers', reported);
+    const ids = await crictl([
+      '-q',
+      '--name',
+      '^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$',
+    ]);
+    expect(ids.code, ids.stderr).toBe(0);
+    expect(ids.stdout).toBe(`${idOf('kube-apiserver')}\n${idOf('etcd')}\n`);
+    expect((await crictl(['-q', '-a'])).stdout.trim().split('\n')).toEqual(
+      ['kube-scheduler', 'kube-apiserver', 'etcd'].map(idOf),
+    );
+    expect((await crictl(['-q', '--name', 'api'])).stdout).toBe(`${idOf('kube-apiserver')}\n`);
+    const exited = await crictl(['--state', 'Exited', '-o', 'json']);
+    const json = JSON.parse(exited.stdout) as { containers: CriContainer[] };
+    expect(json.containers.map((c) => [c.metadata.name, c.metadata.attempt, c.state])).toEqual([
+      ['kube-scheduler', 2, 'CONTAINER_EXITED'],
+    ]);
+    expect(json.containers[0]!.labels['io.kubernetes.pod.name']).toBe('kube-scheduler-m1');
+    const table = await crictl(['--name', '^etcd$']);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^CONTAINER\s+IMAGE\s+CREATED\s+STATE\s+NAME\s+ATTEMPT\s+POD ID\s+POD$/,
+    );
+    expect(table.stdout.split('\n')[1]).toMatch(
+      new RegExp(
+        `^${idOf('etcd').slice(0, 13)}\\s+registry\\.k8s\\.io/etcd:3\\.5\\.24-0\\s+About a minute ago\\s+Running\\s+etcd\\s+0\\s+\\w{13}\\s+etcd-m1$`,
+      ),
+    );
+    const bad = await crictl(['--state', 'stopped']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--state should be one of created, running, exited or unknown');
+  });
+
+  it('lists nothing once the kubelet has stopped them', async () => {
+    await criCall(endpoint, 'PUT', '/v1/containers', []);
+    const r = await crictl(['-q', '--name', '^(etcd|kube-apiserver)$']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
   });
 });

@@ -1,15 +1,15 @@
-import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
 import { type ClusterNode, clusterNodes } from '../../cluster/nodes.js';
 import { parseSelector, selectNodes } from '../../cluster/selectors.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import type { ClusterState } from '../../cluster/state.js';
+import { whoAmI } from '../../cluster/who.js';
 import { badInput, KubeonError } from '../../core/errors.js';
 import type { FleetSettings } from '../../fleet/cluster.js';
 import type { Fleet } from '../../fleet/fleet.js';
 import type { CertRow } from '../../pki/inventory.js';
 import type { MasterTarget } from '../../pki/operations.js';
-import type { CommandContext, ContextFactory } from '../context.js';
+import { type CommandContext, type ContextFactory, sessionHost } from '../context.js';
 import { clusterOrCurrent } from '../current.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 
@@ -64,21 +64,16 @@ async function withFleet<T>(
   command: string,
   fn: (fleet: Fleet) => Promise<T>,
 ): Promise<T> {
-  const paths = ctx.store.paths(spec.name);
-  const fc = await loadFleetCluster();
-  const { Fleet } = await import('../../fleet/fleet.js');
-  const { FileLog } = await import('../../fleet/log.js');
-  const redactor = fc.secretsOf(
-    masters.map((m) => m.target),
-    fc.jumpHostOf(spec, ctx.env),
-  );
-  const log = FileLog.open(paths.logs, command, redactor);
-  const fleet = new Fleet(await fc.clusterFleetOptions(spec, paths.knownHosts, settings, ctx.env, log));
+  const { openSession } = await import('../../session/session.js');
+  const session = await openSession(sessionHost(ctx), spec, {
+    command,
+    settings,
+    targets: masters.map((m) => m.target),
+  });
   try {
-    return await fn(fleet);
+    return await fn(session.fleet);
   } finally {
-    await fleet.close();
-    log.close();
+    await session.close();
   }
 }
 
@@ -100,17 +95,6 @@ async function printRows(ctx: CommandContext, rows: CertRow[]): Promise<void> {
     { header: 'SIGNER', value: (r: (typeof data)[number]) => r.signer },
   ];
   ctx.out.result(data, data, columns);
-}
-
-/** Names this machine's client certificate; a uid without a passwd entry falls back to $USER. */
-function who(env: NodeJS.ProcessEnv): { user: string; host: string } {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = env.USER ?? 'unknown';
-  }
-  return { user, host: hostname() };
 }
 
 export function certsCommand(makeCtx: ContextFactory): Command {
@@ -185,7 +169,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
     try {
       const renewOpts = {
         now,
-        who: who(ctx.env),
+        who: whoAmI(ctx.env),
         place: opts.place !== false,
         readyzTimeoutMs: timeout * 1000,
         settleSeconds: settle,

@@ -88,6 +88,7 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
       ...(mode !== undefined ? { mode } : {}),
       ...(settings.sudo ? { sudo: true } : {}),
       ...(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {}),
+      signal: session.signal,
       onProgress: (p) => progress.update(p),
       onResult: (r) => {
         if (r.error) progress.nodeFailed();

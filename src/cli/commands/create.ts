@@ -1,14 +1,18 @@
 import { Command } from 'commander';
+import { ASSUMABLE_OS } from '../../cluster/facts.js';
 import type { ClusterFlags } from '../../cluster/from-flags.js';
+import { clusterNodes } from '../../cluster/nodes.js';
 import { redactSpec } from '../../cluster/redact.js';
+import type { ClusterSpec } from '../../cluster/spec.js';
+import { specDifference } from '../../cluster/spec-diff.js';
 import { validateClusterName } from '../../cluster/validate.js';
-import { badInput, notImplemented } from '../../core/errors.js';
-import { plural } from '../../core/suggest.js';
-import { planCreate } from '../../phases/create-plan.js';
-import type { CommandContext, ContextFactory } from '../context.js';
+import { badInput } from '../../core/errors.js';
+import type { ProgressEvent, Reporter } from '../../phases/progress.js';
+import { type CommandContext, type ContextFactory, sessionHost } from '../context.js';
 import { specFromCommandLine } from '../create-spec.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { addClusterFlags, addNodeFlags } from '../node-flags.js';
+import { reporterFor } from '../progress.js';
 
 interface CreateOptions extends ClusterFlags, FleetFlagValues {
   file?: string;
@@ -17,6 +21,10 @@ interface CreateOptions extends ClusterFlags, FleetFlagValues {
   askPass?: boolean;
   allowDotZero?: boolean;
   force?: boolean;
+  renderDir?: string;
+  assumeOs?: string;
+  fromPhase?: string;
+  onlyPhase?: string;
 }
 
 async function run(
@@ -32,51 +40,103 @@ async function run(
       'no cluster name given',
       'write kubeon create NAME VERSION -m IP ..., or kubeon create -f cluster.yaml',
     );
+  let ctx = cli;
+  let spec: ClusterSpec;
+  // A quick answer before anything else; the authoritative check is repeated under the lock.
+  let resume = false;
   if (nameArg !== undefined) {
     const name = validateClusterName(nameArg);
     if (cli.store.exists(name)) {
-      if (givesSpec) {
+      // Flags alone cannot be compared with the spec: they would change a cluster already begun.
+      if (givesSpec && !version && !opts.file)
         throw badInput(
           `cluster "${name}" already exists`,
           `run "kubeon create ${name}" with no other arguments to continue it, or "kubeon destroy ${name}" (or "kubeon forget ${name}") first`,
         );
-      }
-      throw notImplemented(`continuing kubeon create of "${name}"`);
-    }
-    if (!version && !opts.file)
+      resume = !givesSpec;
+    } else if (!version && !opts.file)
       throw badInput(
         'missing VERSION',
         `run kubeon create ${name} v1.31.2 -m IP ..., or give -f cluster.yaml`,
       );
   }
-  const { spec, warnings, ctx } = await specFromCommandLine(cli, nameArg, version, opts);
-  const name = spec.name;
-  if (nameArg === undefined && ctx.store.exists(name))
-    throw badInput(
-      `cluster "${name}" (name: in ${opts.file}) already exists`,
-      `run "kubeon create ${name}" to continue it, or "kubeon destroy ${name}" first`,
-    );
+  if (resume) spec = await cli.store.readSpec(nameArg!);
+  else {
+    const made = await specFromCommandLine(cli, nameArg, version, opts);
+    spec = made.spec;
+    ctx = made.ctx;
+    // The same command run again continues the cluster it began; another spec under its name is refused.
+    if (ctx.store.exists(spec.name)) {
+      const stored = await ctx.store.readSpec(spec.name);
+      const difference = specDifference(spec, stored);
+      if (difference)
+        throw badInput(
+          `cluster "${spec.name}" already exists with other settings (${difference})`,
+          `run "kubeon create ${spec.name}" with no other arguments to continue it as it was begun, or "kubeon destroy ${spec.name}" (or "kubeon forget ${spec.name}") first`,
+        );
+      spec = stored;
+      resume = true;
+    }
+    for (const w of made.warnings) ctx.out.warn(w);
+  }
   const { checkVersionSupported } = await import('../../artifacts/catalog.js');
   checkVersionSupported(spec.version, { allowDotZero: opts.allowDotZero });
-  for (const w of warnings) ctx.out.warn(w);
-
-  if (opts.dryRun) {
-    const plan = planCreate(spec);
+  if (opts.assumeOs !== undefined && !ASSUMABLE_OS.includes(opts.assumeOs))
+    throw badInput(`--assume-os ${opts.assumeOs} is not known`, `use one of ${ASSUMABLE_OS.join(', ')}`);
+  if (opts.assumeOs !== undefined && !opts.dryRun)
+    throw badInput('--assume-os only goes with --dry-run', 'add --dry-run, or drop --assume-os');
+  const { createCluster } = await import('../../phases/create/run.js');
+  // `-o json --dry-run` answers with one document (the redacted spec and the plan), not a stream.
+  const plan: Extract<ProgressEvent, { event: 'plan' }>[] = [];
+  const planOnly = Boolean(opts.dryRun) && ctx.out.format !== 'table';
+  const out = ctx;
+  const reporter = (): Reporter =>
+    planOnly
+      ? { emit: (e) => (e.event === 'plan' ? plan.push(e) : undefined), close() {} }
+      : reporterFor(out);
+  await createCluster(
+    { ...sessionHost(ctx), info: (m) => out.out.info(m), reporter },
+    {
+      spec,
+      settings: fleetSettings(opts),
+      resume,
+      ...(opts.dryRun ? { dryRun: true } : {}),
+      ...(opts.registerOnly ? { registerOnly: true } : {}),
+      ...(opts.renderDir ? { renderDir: opts.renderDir } : {}),
+      ...(opts.assumeOs ? { assumeOs: opts.assumeOs } : {}),
+      ...(opts.fromPhase ? { fromPhase: opts.fromPhase } : {}),
+      ...(opts.onlyPhase ? { onlyPhase: opts.onlyPhase } : {}),
+    },
+  );
+  if (opts.registerOnly) await printRegistered(ctx, spec.name);
+  if (planOnly)
     ctx.out.result({ spec: redactSpec(spec), plan }, plan, [
       { header: 'PHASE', value: (p) => p.title },
-      { header: 'NODES', value: (p) => p.nodes },
+      { header: 'NODE', value: (p) => p.node },
+      { header: 'ACTIONS', value: (p) => p.actions.join('; ') },
     ]);
-    ctx.out.info(
-      `dry run: cluster "${name}" (${spec.version}, ${plural(spec.masters.length, 'master')}, ${plural(spec.workers.length, 'worker')}) is valid; nothing was changed`,
-    );
-    return;
-  }
-  if (opts.registerOnly) {
-    const { registerCluster } = await import('../../phases/register.js');
-    await registerCluster(ctx, spec, fleetSettings(opts));
-    return;
-  }
-  throw notImplemented('kubeon create (installing Kubernetes)');
+}
+
+/** The registered nodes as first contact named and described them. */
+async function printRegistered(ctx: CommandContext, name: string): Promise<void> {
+  const [stored, state] = await Promise.all([ctx.store.readSpec(name), ctx.store.readState(name)]);
+  const rows = clusterNodes(stored).map((n) => {
+    const seen = state?.nodes[n.ip];
+    return {
+      name: n.name ?? seen?.name ?? '',
+      role: n.role,
+      ip: n.ip,
+      arch: seen?.arch ?? '',
+      os: seen?.os ?? '',
+    };
+  });
+  ctx.out.result(rows, rows, [
+    { header: 'NAME', value: (r) => r.name },
+    { header: 'ROLE', value: (r) => r.role },
+    { header: 'IP', value: (r) => r.ip },
+    { header: 'ARCH', value: (r) => r.arch },
+    { header: 'OS', value: (r) => r.os },
+  ]);
 }
 
 const EXAMPLES = `
@@ -113,6 +173,10 @@ export function createCommand(makeCtx: ContextFactory): Command {
     )
     .option('--allow-dot-zero', 'accept an X.Y.0 Kubernetes release (refused by default)')
     .option('--force', 'accept nodes that another cluster kubeon manages lists (they will be reset)')
+    .option('--render-dir <dir>', 'also write every file kubeon places as DIR/<node>/<absolute path>')
+    .option('--assume-os <os>', `with --dry-run: facts for unreachable nodes (${ASSUMABLE_OS.join(', ')})`)
+    .option('--from-phase <id>', 'redo this phase and everything after it (expert)')
+    .option('--only-phase <id>', 'redo only this phase (expert)')
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', EXAMPLES);
   // Any of these means "a new spec", which an existing cluster refuses; without them `create NAME`

@@ -44,6 +44,7 @@ async function run(
   let results: RunResult[];
   try {
     results = await fleet.run(targets, s, {
+      signal: session.signal,
       ...(settings.sudo ? { sudo: true } : {}),
       ...(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {}),
       ...(stream
