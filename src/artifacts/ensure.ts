@@ -5,7 +5,7 @@ import { ArtifactCache } from './cache.js';
 import { checkVersionSupported, type SupportedVersion } from './catalog.js';
 import { type FetchedFile, fetchFiles } from './fetch.js';
 import { createDispatcher } from './http.js';
-import type { ImagePins } from './image-pins.js';
+import { ImageDigestChanged, type ImagePins } from './image-pins.js';
 import { type KubeadmImages, kubeadmImageList } from './kubeadm-images.js';
 import { checksumSource, type FileSource, fileSources, imageCandidates, parseImageRef } from './mirrors.js';
 import { type PulledImage, pullImage, RegistryClient } from './oci.js';
@@ -130,6 +130,10 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
       ),
     );
     const settled = await Promise.allSettled(jobs);
+    const changed = settled.find(
+      (s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason instanceof ImageDigestChanged,
+    );
+    if (changed) throw changed.reason;
     const failed = settled.flatMap((s) =>
       s.status === 'rejected' ? [String((s.reason as Error).message)] : [],
     );

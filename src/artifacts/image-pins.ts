@@ -5,6 +5,9 @@ import { KubeonError } from '../core/errors.js';
 /** The flag that lets a changed image digest replace the recorded one. */
 export const ACCEPT_NEW_DIGESTS_FLAG = '--accept-new-image-digests';
 
+/** A tag that resolves to another digest than the one recorded: a refusal, never a reason to try elsewhere. */
+export class ImageDigestChanged extends KubeonError {}
+
 /**
  * Image digests seen before, like SSH's known_hosts: the first use of a reference records the digest
  * its tag resolved to; a later, different digest for the same reference is refused unless the user
@@ -25,8 +28,9 @@ export class ImagePins {
   async check(reference: string, digest: string): Promise<void> {
     const known = (await this.#load()).get(reference);
     if (known === undefined || known === digest || this.#acceptNew) return;
-    throw new KubeonError(
-      `image ${reference} now resolves to ${digest}, not ${known} as recorded in ${this.#path} (if it was republished, accept it with ${ACCEPT_NEW_DIGESTS_FLAG})`,
+    throw new ImageDigestChanged(
+      `image ${reference} now resolves to ${digest}, not ${known} as recorded in ${this.#path}`,
+      { hint: `if it was republished on purpose, accept it with ${ACCEPT_NEW_DIGESTS_FLAG}` },
     );
   }
 

@@ -9,7 +9,7 @@ import { type Dispatcher, request } from 'undici';
 import type { ArtifactCache } from './cache.js';
 import { sha256File } from './checksum.js';
 import { HttpStatusError, reasonOf } from './http.js';
-import type { ImagePins } from './image-pins.js';
+import { ImageDigestChanged, type ImagePins } from './image-pins.js';
 import { formatImageRef, type ImageRef } from './mirrors.js';
 import type { Arch } from './plan.js';
 
@@ -246,6 +246,8 @@ export async function pullImage(
         source: 'downloaded',
       };
     } catch (err) {
+      // A changed digest is refused outright: another mirror may not outvote the record.
+      if (err instanceof ImageDigestChanged) throw err;
       tried.push(`${from} (${reasonOf(err)})`);
     }
   }

@@ -13,7 +13,7 @@ import { validateClusterName, validateSpec } from './validate.js';
 /**
  * The multi-cluster store under the kubeon home:
  *   clusters/<name>/{cluster.yaml, state.json, pki/, kubeconfig, known_hosts, logs/, .lock}
- *   cache/   current
+ *   cache/   current   image-digests (the digest each image tag resolved to at first use)
  * Directories are 0700 and every file 0600: cluster.yaml may hold passwords, pki/ holds CA keys.
  */
 
@@ -50,6 +50,11 @@ export class Store {
 
   get cacheDir(): string {
     return join(this.home, 'cache');
+  }
+
+  /** Machine-wide, like the cache whose images it vouches for (see artifacts/image-pins.ts). */
+  get imageDigests(): string {
+    return join(this.home, 'image-digests');
   }
 
   get clustersDir(): string {

@@ -25,6 +25,7 @@ interface CreateOptions extends ClusterFlags, FleetFlagValues {
   assumeOs?: string;
   fromPhase?: string;
   onlyPhase?: string;
+  acceptNewImageDigests?: boolean;
 }
 
 async function run(
@@ -106,6 +107,7 @@ async function run(
       ...(opts.assumeOs ? { assumeOs: opts.assumeOs } : {}),
       ...(opts.fromPhase ? { fromPhase: opts.fromPhase } : {}),
       ...(opts.onlyPhase ? { onlyPhase: opts.onlyPhase } : {}),
+      ...(opts.acceptNewImageDigests ? { acceptNewImageDigests: true } : {}),
     },
   );
   if (opts.registerOnly) await printRegistered(ctx, spec.name);
@@ -177,6 +179,10 @@ export function createCommand(makeCtx: ContextFactory): Command {
     .option('--assume-os <os>', `with --dry-run: facts for unreachable nodes (${ASSUMABLE_OS.join(', ')})`)
     .option('--from-phase <id>', 'redo this phase and everything after it (expert)')
     .option('--only-phase <id>', 'redo only this phase (expert)')
+    .option(
+      '--accept-new-image-digests',
+      'with offline images: accept a tag that now resolves to another digest than the one recorded',
+    )
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', EXAMPLES);
   // Any of these means "a new spec", which an existing cluster refuses; without them `create NAME`

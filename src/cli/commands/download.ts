@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { ArtifactCache } from '../../artifacts/cache.js';
 import { ARCHES, type Arch, archOf } from '../../artifacts/plan.js';
@@ -103,8 +102,7 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
       const { ensureArtifacts } = await import('../../artifacts/ensure.js');
       const { mirrorList } = await import('../../artifacts/mirrors.js');
       const { ImagePins } = await import('../../artifacts/image-pins.js');
-      // No cluster is named here: this machine's own record, kept beside the cache it describes.
-      const imagePins = new ImagePins(join(ctx.store.home, 'image-digests'), {
+      const imagePins = new ImagePins(ctx.store.imageDigests, {
         acceptNew: Boolean(opts.acceptNewImageDigests),
       });
       const set = await ensureArtifacts({
