@@ -1,15 +1,14 @@
 import { Command } from 'commander';
 import { ASSUMABLE_OS } from '../../cluster/facts.js';
 import type { ClusterFlags } from '../../cluster/from-flags.js';
+import { validateClusterName } from '../../cluster/name.js';
 import { clusterNodes } from '../../cluster/nodes.js';
 import { redactSpec } from '../../cluster/redact.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import { specDifference } from '../../cluster/spec-diff.js';
-import { validateClusterName } from '../../cluster/validate.js';
 import { badInput } from '../../core/errors.js';
 import type { ProgressEvent, Reporter } from '../../phases/progress.js';
 import { type CommandContext, type ContextFactory, sessionHost } from '../context.js';
-import { specFromCommandLine } from '../create-spec.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { addClusterFlags, addNodeFlags } from '../node-flags.js';
 import { reporterFor } from '../progress.js';
@@ -63,6 +62,7 @@ async function run(
   }
   if (resume) spec = await cli.store.readSpec(nameArg!);
   else {
+    const { specFromCommandLine } = await import('../create-spec.js');
     const made = await specFromCommandLine(cli, nameArg, version, opts);
     spec = made.spec;
     ctx = made.ctx;
