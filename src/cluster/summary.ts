@@ -17,6 +17,23 @@ export interface ClusterSummary {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
+interface SpecFields {
+  version: string;
+  masters: unknown[];
+  workers: unknown[];
+  controlPlane: { mode: string };
+}
+
+function summaryOf(spec: SpecFields, state?: { kubernetesVersion?: string; status: string }): ClusterSummary {
+  return {
+    version: state?.kubernetesVersion ?? spec.version,
+    masters: spec.masters.length,
+    workers: spec.workers.length,
+    haMode: spec.controlPlane.mode,
+    status: state?.status ?? 'defined',
+  };
+}
+
 async function quickRead(store: Store, name: string): Promise<ClusterSummary | undefined> {
   const paths = store.paths(name);
   const { default: YAML } = await import('yaml');
@@ -35,14 +52,7 @@ async function quickRead(store: Store, name: string): Promise<ClusterSummary | u
     typeof spec.controlPlane.mode !== 'string'
   )
     return undefined;
-  if (state === undefined)
-    return {
-      version: spec.version,
-      masters: spec.masters.length,
-      workers: spec.workers.length,
-      haMode: spec.controlPlane.mode,
-      status: 'defined',
-    };
+  if (state === undefined) return summaryOf(spec as unknown as SpecFields);
   if (
     !isRecord(state) ||
     state.schema !== 1 ||
@@ -50,13 +60,7 @@ async function quickRead(store: Store, name: string): Promise<ClusterSummary | u
     !['undefined', 'string'].includes(typeof state.kubernetesVersion)
   )
     return undefined;
-  return {
-    version: (state.kubernetesVersion as string | undefined) ?? spec.version,
-    masters: spec.masters.length,
-    workers: spec.workers.length,
-    haMode: spec.controlPlane.mode,
-    status: state.status,
-  };
+  return summaryOf(spec as unknown as SpecFields, state as { kubernetesVersion?: string; status: string });
 }
 
 /** The cluster's summary; throws the validated read's error when its files are damaged. */
@@ -64,12 +68,5 @@ export async function readSummary(store: Store, name: string): Promise<ClusterSu
   const quick = await quickRead(store, name).catch(() => undefined);
   if (quick) return quick;
   const spec = await store.readSpec(name);
-  const state = await store.readState(name);
-  return {
-    version: state?.kubernetesVersion ?? spec.version,
-    masters: spec.masters.length,
-    workers: spec.workers.length,
-    haMode: spec.controlPlane.mode,
-    status: state?.status ?? 'defined',
-  };
+  return summaryOf(spec, await store.readState(name));
 }
