@@ -18,8 +18,9 @@ else
   runtime=$cache/package/bin/node
 fi
 
-# The SEA's main script must not start with the bundle's shebang line.
-sed '1{/^#!/d}' dist/kubeon.js > dist/sea-main.cjs
+# The SEA embeds one CommonJS script (an SEA cannot load the npm bundle's ES module chunks); its lazily
+# loaded parts are still evaluated only when used, and the code cache spares compiling it at start.
+node scripts/build.mjs --sea
 cat > dist/sea-config.json <<JSON
 { "main": "dist/sea-main.cjs", "output": "dist/sea-prep.blob", "disableExperimentalSEAWarning": true, "useCodeCache": true }
 JSON

@@ -1,9 +1,13 @@
-// Bundles the CLI into one CommonJS file (dist/kubeon.js) that needs only Node, and that the SEA embeds.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Bundles the CLI for Node. Default: dist/kubeon.js, an ES module whose heavy parts (ssh2, undici,
+// x509, tar...) sit in chunks under dist/chunks that only the commands needing them load, so
+// `kubeon --help` or `list` parse a small file. `--sea`: dist/sea-main.cjs, the one CommonJS file
+// that the single executable embeds (scripts/build-sea.sh), where V8's code cache covers compilation.
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { bundleUpdater } from './bundle-updater.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const sea = process.argv.includes('--sea');
 
 // Optional native add-ons and peers: each is required inside try/catch by its user, so a stub that
 // throws makes the library fall back to its pure-JS path (ssh2 uses node:crypto instead).
@@ -19,18 +23,14 @@ const stubOptional = {
   },
 };
 
-mkdirSync('dist', { recursive: true });
-await build({
+const common = {
   entryPoints: ['src/main.ts'],
-  outfile: 'dist/kubeon.js',
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'cjs',
   minify: true,
   sourcemap: false,
   legalComments: 'none',
-  banner: { js: '#!/usr/bin/env node' },
   define: {
     __KUBEON_VERSION__: JSON.stringify(pkg.version),
     // The apiserver-updater controller, which kubeon ships in a ConfigMap (src/ha/updater/bundle.ts).
@@ -39,8 +39,32 @@ await build({
   loader: { '.yaml': 'text' },
   plugins: [stubOptional],
   logLevel: 'warning',
-});
+};
 
-// The repo is ESM ("type": "module"); this marker makes Node load the CommonJS bundle as such.
-chmodSync('dist/kubeon.js', 0o755);
-writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+mkdirSync('dist', { recursive: true });
+if (sea) {
+  await build({ ...common, format: 'cjs', outfile: 'dist/sea-main.cjs' });
+} else {
+  rmSync('dist/chunks', { recursive: true, force: true });
+  await build({
+    ...common,
+    format: 'esm',
+    splitting: true,
+    outdir: 'dist',
+    entryNames: 'kubeon',
+    chunkNames: 'chunks/[name]-[hash]',
+    // The bundled CommonJS libraries use require() for Node's built-ins and __dirname, which an ES
+    // module lacks.
+    banner: {
+      js: [
+        '#!/usr/bin/env node',
+        "import{createRequire as __kubeonRequire}from'node:module';",
+        "import{fileURLToPath as __kubeonPath}from'node:url';",
+        'const require=__kubeonRequire(import.meta.url),__filename=__kubeonPath(import.meta.url),__dirname=__filename.replace(/[/][^/]*$/,"");',
+      ].join('\n'),
+    },
+  });
+  chmodSync('dist/kubeon.js', 0o755);
+  // The repo is ESM already; this marker keeps dist/ an ES module package wherever it is copied.
+  writeFileSync('dist/package.json', '{ "type": "module" }\n');
+}

@@ -1,5 +1,3 @@
-// @peculiar/x509 needs the Reflect metadata polyfill loaded before anything imports it.
-import 'reflect-metadata';
 import { runCli } from './cli/run.js';
 
 function main(): void {

@@ -5,6 +5,7 @@ import { ArtifactCache } from './cache.js';
 import { checkVersionSupported, type SupportedVersion } from './catalog.js';
 import { type FetchedFile, fetchFiles } from './fetch.js';
 import { createDispatcher } from './http.js';
+import { ImageDigestChanged, type ImagePins } from './image-pins.js';
 import { type KubeadmImages, kubeadmImageList } from './kubeadm-images.js';
 import { type CniManifest, fetchCalicoManifest, type ManifestFetch, readCiliumManifest } from './manifest.js';
 import { checksumSource, type FileSource, fileSources, imageCandidates, parseImageRef } from './mirrors.js';
@@ -44,6 +45,8 @@ export interface EnsureOptions {
   hostArch?: Arch;
   /** --trust-mirror-checksums: a file no trusted source vouches for may be verified by the mirror's own checksum. */
   trustMirrorChecksums?: boolean;
+  /** Image digests recorded at first use; a changed one is refused (see image-pins.ts). */
+  imagePins?: ImagePins;
   /** Lists kubeadm's images; default runs the cached kubeadm. Tests on machines without it replace this. */
   listImages?: (kubeadmPath: string, version: string, sha256: string) => Promise<KubeadmImages>;
 }
@@ -134,6 +137,7 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
                 cache,
                 client,
                 kubernetes: version.version,
+                ...(opts.imagePins ? { pins: opts.imagePins } : {}),
                 onBytes: (n) => {
                   done += n;
                   base.progress.update(id, done, undefined);
@@ -150,6 +154,10 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
       ),
     );
     const settled = await Promise.allSettled(jobs);
+    const changed = settled.find(
+      (s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason instanceof ImageDigestChanged,
+    );
+    if (changed) throw changed.reason;
     const failed = settled.flatMap((s) =>
       s.status === 'rejected' ? [String((s.reason as Error).message)] : [],
     );

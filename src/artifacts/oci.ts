@@ -9,6 +9,7 @@ import { type Dispatcher, request } from 'undici';
 import type { ArtifactCache } from './cache.js';
 import { sha256File } from './checksum.js';
 import { HttpStatusError, reasonOf } from './http.js';
+import { ImageDigestChanged, type ImagePins } from './image-pins.js';
 import { formatImageRef, type ImageRef } from './mirrors.js';
 import type { Arch } from './plan.js';
 
@@ -178,7 +179,14 @@ export async function pullImage(
   image: ImageRef,
   candidates: readonly ImageRef[],
   arch: Arch,
-  opts: { cache: ArtifactCache; client: RegistryClient; kubernetes: string; onBytes?: (n: number) => void },
+  opts: {
+    cache: ArtifactCache;
+    client: RegistryClient;
+    kubernetes: string;
+    onBytes?: (n: number) => void;
+    /** Digests recorded at first use: a tag that now resolves elsewhere is refused. */
+    pins?: ImagePins;
+  },
 ): Promise<PulledImage> {
   const name = formatImageRef(image);
   const key = `image/${name}/${arch}`;
@@ -187,6 +195,8 @@ export async function pullImage(
     const from = formatImageRef(cand);
     try {
       const top = await opts.client.manifest(cand, cand.tag);
+      // Keyed by the upstream name: a faithful mirror serves the very same content-addressed digest.
+      await opts.pins?.check(name, top.digest);
       let manifest = top;
       if (INDEX_TYPES.includes(top.mediaType)) {
         const pick = pickPlatform(
@@ -199,6 +209,7 @@ export async function pullImage(
       const known = await opts.cache.lookup(key);
       if (known && known.url === `${from}@${manifest.digest}` && (await opts.cache.verify(known.sha256))) {
         await opts.cache.record({ [key]: { ...known, kubernetes: [opts.kubernetes] } });
+        await opts.pins?.record(name, top.digest);
         return {
           image: name,
           from,
@@ -223,6 +234,7 @@ export async function pullImage(
           kubernetes: [opts.kubernetes],
         },
       });
+      await opts.pins?.record(name, top.digest);
       return {
         image: name,
         from,
@@ -234,6 +246,8 @@ export async function pullImage(
         source: 'downloaded',
       };
     } catch (err) {
+      // A changed digest is refused outright: another mirror may not outvote the record.
+      if (err instanceof ImageDigestChanged) throw err;
       tried.push(`${from} (${reasonOf(err)})`);
     }
   }

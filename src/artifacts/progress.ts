@@ -44,7 +44,8 @@ function formatEta(seconds: number): string {
   return `${Math.floor(seconds / 60)}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s`;
 }
 
-function bar(fraction: number, width: number): string {
+/** `[####......]`: the bar of every progress line kubeon draws (downloads and cp). */
+export function bar(fraction: number, width: number): string {
   const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
 }

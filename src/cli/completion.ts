@@ -1,6 +1,7 @@
 import type { Argument, Command, Option } from 'commander';
 import { minorsOf } from '../artifacts/catalog.js';
 import { clusterJsonSchema } from '../cluster/spec.js';
+import type { Shell } from './shells.js';
 
 /**
  * Shell completion generated from the command tree itself, so it can never drift from --help.
@@ -10,8 +11,6 @@ import { clusterJsonSchema } from '../cluster/spec.js';
  * read from the stored cluster.yaml: asking `kubeon` itself would cost a Node start per keystroke.
  * The engine prints one candidate a line; `__FILES__` asks the shell for file names.
  */
-export type Shell = 'bash' | 'zsh' | 'fish';
-export const SHELLS: readonly Shell[] = ['bash', 'zsh', 'fish'];
 
 interface Node {
   key: string;

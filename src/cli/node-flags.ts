@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { CLUSTER_FLAGS } from '../cluster/from-flags.js';
-import { PROXY_MODES } from '../cluster/spec.js';
+import { PROXY_MODES } from '../cluster/spec-names.js';
 import { ASK_PASS_HELP } from './ask-pass.js';
 
 /** Repeatable flag: each occurrence appends (commas are not split, so values may contain them). */

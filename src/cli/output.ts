@@ -1,6 +1,5 @@
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import YAML from 'yaml';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 
@@ -29,6 +28,14 @@ export interface Column<T> {
 export interface Streams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+// The YAML serializer is loaded only for `-o yaml` (see prepareOutput): every other start goes without it.
+let yaml: { stringify(value: unknown): string } | undefined;
+
+/** Loads what `format` needs before a command runs, so that `result` can stay synchronous. */
+export async function prepareOutput(format: string | undefined): Promise<void> {
+  if (format === 'yaml') yaml ??= (await import('yaml')).default;
 }
 
 export function renderTable<T>(rows: T[], columns: Column<T>[]): string {
@@ -61,13 +68,18 @@ export function renderTable<T>(rows: T[], columns: Column<T>[]): string {
     .join('\n');
 }
 
+/** Colour only on a terminal, never with NO_COLOR (no-color.org) or TERM=dumb. */
+export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+}
+
 export function createOutput(
   format: OutputFormat,
   verbose: number,
   streams: Streams,
   env: NodeJS.ProcessEnv,
 ): Output {
-  const color = Boolean(streams.stderr.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb';
+  const color = colorWanted(streams.stderr, env);
   const paint = pc.createColors(color);
   return {
     format,
@@ -81,8 +93,10 @@ export function createOutput(
     text: (msg) => streams.stdout.write(`${msg}\n`),
     result(data, rows, columns) {
       if (format === 'json') streams.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-      else if (format === 'yaml') streams.stdout.write(YAML.stringify(data));
-      else streams.stdout.write(`${renderTable(rows, columns)}\n`);
+      else if (format === 'yaml') {
+        if (!yaml) throw new Error('-o yaml: prepareOutput was not awaited before the command ran');
+        streams.stdout.write(yaml.stringify(data));
+      } else streams.stdout.write(`${renderTable(rows, columns)}\n`);
     },
   };
 }

@@ -18,8 +18,8 @@ import { upgradeCommand } from './commands/upgrade.js';
 import { useCommand } from './commands/use.js';
 import { versionCommand } from './commands/version.js';
 import { viewCommand } from './commands/view.js';
-import { completionScript, SHELLS, type Shell } from './completion.js';
 import type { ContextFactory, GlobalOptions } from './context.js';
+import { SHELLS, type Shell } from './shells.js';
 
 function increase(_v: string, previous: number): number {
   return previous + 1;
@@ -95,7 +95,9 @@ export function buildProgram(
       'print a shell completion script: source <(kubeon completion bash), or zsh; kubeon completion fish | source',
     )
     .addArgument(new Command().createArgument('<shell>', 'bash, zsh or fish').choices(SHELLS))
-    .action((shell: Shell) => {
+    .action(async (shell: Shell) => {
+      // The completions name every catalogued version, which --help and list need not load.
+      const { completionScript } = await import('./completion.js');
       output.writeOut(completionScript(program, shell));
     });
   // Every command throws instead of exiting, so runCli owns exit codes and error formatting; and all

@@ -1,6 +1,7 @@
 import { defaultHome } from '../cluster/store.js';
 import { ExitCode, exitCodeOf, formatError } from '../core/errors.js';
-import { type CommandContext, makeContext } from './context.js';
+import { type CommandContext, type GlobalOptions, makeContext } from './context.js';
+import { prepareOutput } from './output.js';
 import { buildProgram, CommanderError } from './program.js';
 
 const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
@@ -20,6 +21,9 @@ export async function runCli(
       writeOut: (s) => io.streams.stdout.write(s),
       writeErr: (s) => io.streams.stderr.write(s),
     },
+  );
+  program.hook('preAction', (_root, command) =>
+    prepareOutput(command.optsWithGlobals<GlobalOptions>().output),
   );
   try {
     await program.parseAsync([...argv], { from: 'user' });

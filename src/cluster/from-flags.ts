@@ -1,16 +1,8 @@
 import { badInput } from '../core/errors.js';
 import { plural } from '../core/suggest.js';
 import { expandAddresses } from './ip-list.js';
-import {
-  type ClusterSpecInput,
-  CNIS,
-  CRIS,
-  KEY_ALGORITHMS,
-  LB_MODES,
-  type NodeSpec,
-  PROXY_MODES,
-  type SshAuth,
-} from './spec.js';
+import type { ClusterSpecInput, NodeSpec, SshAuth } from './spec.js';
+import { CNIS, CRIS, KEY_ALGORITHMS, LB_MODES, PROXY_MODES } from './spec-names.js';
 
 /** The environment variable `--ask-pass` fills for the run; the spec stores only the reference. */
 export const ASKED_PASSWORD_VAR = 'KUBEON_PASSWORD';
@@ -20,14 +12,6 @@ export const ASKED_PASSWORD_VAR = 'KUBEON_PASSWORD';
  * Flags win over the file. Repeatable per-node flags are parallel lists: the i-th value belongs to
  * the i-th -m/-w address.
  */
-export interface AuthFlags {
-  User?: string;
-  Port?: string;
-  Passwd?: string;
-  PkFile?: string;
-  PkPassword?: string;
-}
-
 export interface NodeFlags {
   master?: string[];
   worker?: string[];

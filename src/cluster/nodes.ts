@@ -1,5 +1,6 @@
 import { badInput } from '../core/errors.js';
-import { type ClusterSpec, type NodeSpec, type Role, SSH_SETTINGS, type SshAuth } from './spec.js';
+import type { ClusterSpec, NodeSpec, Role, SshAuth } from './spec.js';
+import { SSH_SETTINGS } from './spec-names.js';
 
 /** A node with its SSH settings layered: node, then role defaults, then global defaults, then built-ins. */
 export interface ClusterNode {

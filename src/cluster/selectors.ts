@@ -1,8 +1,8 @@
 import { badInput } from '../core/errors.js';
 import { didYouMean, plural } from '../core/suggest.js';
+import { validateClusterName } from './name.js';
 import { ipFamily, ipToBigInt } from './net.js';
 import type { ClusterNode } from './nodes.js';
-import { validateClusterName } from './validate.js';
 
 /**
  * Node selectors: `NAME@SEL` (or `@SEL` for the current cluster), where SEL is a comma list of

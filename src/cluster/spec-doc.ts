@@ -1,6 +1,7 @@
 import { badInput } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
-import { clusterJsonSchema, SSH_SETTINGS } from './spec.js';
+import { clusterJsonSchema } from './spec.js';
+import { SSH_SETTINGS } from './spec-names.js';
 
 /**
  * The cluster.yaml reference as Markdown, generated from the schema so the README cannot drift from

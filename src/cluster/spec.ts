@@ -1,12 +1,11 @@
 import { z } from 'zod';
+import { API_VERSION, CNIS, CRIS, KEY_ALGORITHMS, LB_MODES, PROXY_MODES } from './spec-names.js';
 
 /**
  * The cluster specification: what the user asked for, from flags and/or cluster.yaml.
  * The schema checks shape (and rejects unknown fields, so a typo never silently does nothing);
  * `validate.ts` checks meaning (addresses, names, overlaps) with errors that name the bad value.
  */
-
-export const API_VERSION = 'kubeon.io/v1alpha1';
 
 const port = z
   .number()
@@ -44,9 +43,6 @@ export const SshAuthSchema = z
   .strict();
 export type SshAuth = z.infer<typeof SshAuthSchema>;
 
-/** Every SSH setting name, in schema order (user, port, password, ...). */
-export const SSH_SETTINGS = Object.keys(SshAuthSchema.shape) as (keyof SshAuth)[];
-
 export const NodeSchema = SshAuthSchema.extend({
   ip: ipAddress.describe('IPv4 or IPv6 address kubeon connects to and the node advertises'),
   name: z
@@ -61,12 +57,6 @@ export const BastionSchema = SshAuthSchema.extend({
   host: z.string().min(1).describe('Jump host address'),
 }).strict();
 export type BastionSpec = z.infer<typeof BastionSchema>;
-
-export const LB_MODES = ['haproxy', 'updater', 'external'] as const;
-export const CNIS = ['calico', 'cilium', 'none'] as const;
-export const PROXY_MODES = ['iptables', 'ipvs'] as const;
-export const CRIS = ['containerd'] as const;
-export const KEY_ALGORITHMS = ['RSA-2048', 'ECDSA-P256'] as const;
 
 export const ClusterSpecSchema = z
   .object({

@@ -2,19 +2,20 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import YAML from 'yaml';
 import { writeFileAtomic } from '../core/atomic.js';
 import { badInput, ExitCode, KubeonError } from '../core/errors.js';
 import { acquireLock, type HeldLock } from './lock.js';
+import { validateClusterName } from './name.js';
 import type { ClusterSpec } from './spec.js';
-import { type ClusterState, ClusterStateSchema } from './state.js';
-import { validateClusterName, validateSpec } from './validate.js';
+import type { ClusterState } from './state.js';
 
 /**
  * The multi-cluster store under the kubeon home:
  *   clusters/<name>/{cluster.yaml, state.json, pki/, kubeconfig, known_hosts, logs/, .lock}
- *   cache/   current
+ *   cache/   current   image-digests (the digest each image tag resolved to at first use)
  * Directories are 0700 and every file 0600: cluster.yaml may hold passwords, pki/ holds CA keys.
+ * YAML and the schemas (zod) are loaded when a file is read or written, not when the store is made:
+ * `--help` and `use` never need them.
  */
 
 /** A store file that exists but cannot be used: names the file, what is wrong and the fix. */
@@ -50,6 +51,11 @@ export class Store {
 
   get cacheDir(): string {
     return join(this.home, 'cache');
+  }
+
+  /** Machine-wide, like the cache whose images it vouches for (see artifacts/image-pins.ts). */
+  get imageDigests(): string {
+    return join(this.home, 'image-digests');
   }
 
   get clustersDir(): string {
@@ -117,6 +123,10 @@ export class Store {
   async readSpec(name: string): Promise<ClusterSpec> {
     const paths = await this.requireCluster(name);
     const text = await readFile(paths.spec, 'utf8');
+    const [{ default: YAML }, { validateSpec }] = await Promise.all([
+      import('yaml'),
+      import('./validate.js'),
+    ]);
     let doc: unknown;
     try {
       doc = YAML.parse(text);
@@ -132,6 +142,7 @@ export class Store {
     const paths = this.paths(spec.name);
     await this.init();
     await this.ensureDir(paths.dir);
+    const { default: YAML } = await import('yaml');
     const header = `# kubeon cluster spec; edit with care. Schema: kubeon view schema\n`;
     await writeFileAtomic(paths.spec, header + YAML.stringify(spec), 0o600);
   }
@@ -152,6 +163,7 @@ export class Store {
     } catch (err) {
       throw corrupt(path, `not valid JSON: ${firstLine(err)}`, fix);
     }
+    const { ClusterStateSchema } = await import('./state.js');
     const parsed = ClusterStateSchema.safeParse(doc);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { badInput, type KubeonError } from '../core/errors.js';
 import { didYouMean, plural } from '../core/suggest.js';
+import { validateClusterName } from './name.js';
 import { type Cidr, cidrContains, cidrsOverlap, ipFamily, parseCidr } from './net.js';
 import { SECRET_KEYS } from './redact.js';
 import {
@@ -17,21 +18,10 @@ import { fieldsAt } from './spec-doc.js';
  * value and says how to fix it; nothing is contacted. Warnings are returned, not thrown.
  */
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const VERSION = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 const SSH_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const URL_MIRROR = /^https?:\/\/[^\s/]+(\/\S*)?$/;
-
-export function validateClusterName(name: string): string {
-  if (name.length > 63 || !DNS1123_LABEL.test(name)) {
-    throw badInput(
-      `cluster name "${name}" is not a DNS-1123 label`,
-      'use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
-    );
-  }
-  return name;
-}
 
 /** Accepts "1.31.2" or "v1.31.2"; returns "v1.31.2". */
 export function normalizeVersion(version: string): string {

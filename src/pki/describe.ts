@@ -1,7 +1,7 @@
 // @peculiar/x509 needs the Reflect metadata polyfill before it loads, whoever imports this module first.
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import ipaddr from 'ipaddr.js';
+import * as x509 from './x509.js';
 import './keys.js';
 
 /** What a certificate says, in plain values: used by reuse checks, golden tests and `kubeon certs`. */

@@ -1,10 +1,10 @@
 // @peculiar/x509 needs the Reflect metadata polyfill before it loads, whoever imports this module first.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { badInput } from '../core/errors.js';
 import { generateKeyPair, type KeyAlgorithm, type KeyPair, signingAlgorithm } from './keys.js';
 import type { ExtUsage } from './profiles.js';
+import * as x509 from './x509.js';
 
 /**
  * Signing, shaped like kubeadm's pkiutil (Go crypto/x509 underneath): CAs carry critical

@@ -1,8 +1,8 @@
 // @peculiar/x509 needs the Reflect metadata polyfill before it loads, whoever imports this module first.
 import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, KeyObject, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { KubeonError } from '../core/errors.js';
+import * as x509 from './x509.js';
 
 /**
  * Key pairs in the two forms kubeon needs: WebCrypto keys (what @peculiar/x509 signs with) and PEM

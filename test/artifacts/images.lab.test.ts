@@ -203,3 +203,41 @@ describe('kubeon download --offline', () => {
     }
   });
 });
+
+describe('image digests recorded at first use', () => {
+  it('refuses a tag that now resolves to another digest, until --accept-new-image-digests', async () => {
+    const env = {
+      KUBEON_HOME: home,
+      KUBEON_TRUSTED_DIGESTS: trustedDigestsPath(root),
+      PATH: process.env.PATH,
+    };
+    const args = ['download', VERSION, '--arch', 'amd64', '--offline', '--mirror', mirror.url];
+    const first = await runKubeon([...args, '--image-repo', registry.host], env);
+    expect(first.code, first.stderr).toBe(0);
+    const pinsFile = path.join(home, 'image-digests');
+    const pause = pushed.find((p) => p.source === 'registry.k8s.io/pause:3.10')!;
+    expect(await readFile(pinsFile, 'utf8')).toContain(`registry.k8s.io/pause:3.10 ${pause.digest}\n`);
+
+    // The same tag republished with other content (Docker media types give another index digest).
+    const [changed] = await pushImages(registry.url, ['registry.k8s.io/pause:3.10'], {
+      format: 'docker',
+      username: 'lab',
+      password: 'secret',
+    });
+    expect(changed!.digest).not.toBe(pause.digest);
+    const refused = await runKubeon([...args, '--image-repo', registry.host], env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`image registry.k8s.io/pause:3.10 now resolves to ${changed!.digest}`);
+    expect(refused.stderr).toContain('--accept-new-image-digests');
+    expect(await readFile(pinsFile, 'utf8')).toContain(`registry.k8s.io/pause:3.10 ${pause.digest}\n`);
+
+    const accepted = await runKubeon(
+      [...args, '--image-repo', registry.host, '--accept-new-image-digests'],
+      env,
+    );
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const pins = await readFile(pinsFile, 'utf8');
+    expect(pins).toContain(`registry.k8s.io/pause:3.10 ${changed!.digest}\n`);
+    expect(pins).not.toContain(pause.digest);
+  }, 300_000);
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { validateClusterName } from '../../src/cluster/name.js';
 import type { ClusterSpecInput } from '../../src/cluster/spec.js';
-import { normalizeVersion, validateClusterName, validateSpec } from '../../src/cluster/validate.js';
+import { normalizeVersion, validateSpec } from '../../src/cluster/validate.js';
 import { formatError, KubeonError } from '../../src/core/errors.js';
 
 function base(over: Partial<ClusterSpecInput> = {}): ClusterSpecInput {

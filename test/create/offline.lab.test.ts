@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, labDown, labUp } from '../../lab/api.js';
 import { labImages, pushImages } from '../../lab/mirror/images.js';
@@ -57,5 +59,26 @@ describe('kubeon create --offline', () => {
       expect(present).toContain(image);
     expect(present.some((i) => i.startsWith('registry.k8s.io/pause:'))).toBe(true);
     expect(present.some((i) => i.startsWith('quay.io/calico/node:'))).toBe(true);
+  }, 600_000);
+
+  it('refuses an image whose tag moved since, naming both digests, until --accept-new-image-digests', async () => {
+    const pinsFile = join(k.home, 'image-digests');
+    const line = (await readFile(pinsFile, 'utf8'))
+      .split('\n')
+      .find((l) => l.startsWith('registry.k8s.io/pause:'));
+    const [ref, before] = line!.split(' ') as [string, string];
+    // The same tag pushed again with Docker media types: another index digest for the same reference.
+    const [moved] = await pushImages(registry.url, [ref], { format: 'docker' });
+    expect(moved!.digest).not.toBe(before);
+
+    const refused = await k.cli('create', 'off');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`image ${ref} now resolves to ${moved!.digest}, not ${before}`);
+    expect(refused.stderr).toContain('--accept-new-image-digests');
+    expect(await readFile(pinsFile, 'utf8')).toContain(`${ref} ${before}\n`);
+
+    const accepted = await k.cli('create', 'off', '--accept-new-image-digests');
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(await readFile(pinsFile, 'utf8')).toContain(`${ref} ${moved!.digest}\n`);
   }, 600_000);
 });

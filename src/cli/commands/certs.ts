@@ -7,8 +7,8 @@ import { whoAmI } from '../../cluster/who.js';
 import { badInput, KubeonError } from '../../core/errors.js';
 import type { FleetSettings } from '../../fleet/cluster.js';
 import type { Fleet } from '../../fleet/fleet.js';
-import { type CertRow, formatResidual, localInventory } from '../../pki/inventory.js';
-import { type MasterTarget, readNodeCerts, renewCertificates } from '../../pki/operations.js';
+import type { CertRow } from '../../pki/inventory.js';
+import type { MasterTarget } from '../../pki/operations.js';
 import { type CommandContext, type ContextFactory, sessionHost } from '../context.js';
 import { clusterOrCurrent } from '../current.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
@@ -77,7 +77,8 @@ async function withFleet<T>(
   }
 }
 
-function printRows(ctx: CommandContext, rows: CertRow[]): void {
+async function printRows(ctx: CommandContext, rows: CertRow[]): Promise<void> {
+  const { formatResidual } = await import('../../pki/inventory.js');
   const data = rows.map((r) => ({ ...r, residual: formatResidual(r.residualSeconds) }));
   const columns = [
     { header: 'WHERE', value: (r: (typeof data)[number]) => r.where },
@@ -130,6 +131,8 @@ export function certsCommand(makeCtx: ContextFactory): Command {
     const selector = typeof opts.nodes === 'string' ? opts.nodes : 'masters';
     const now = new Date();
     if (action === undefined) {
+      const { localInventory } = await import('../../pki/inventory.js');
+      const { readNodeCerts } = await import('../../pki/operations.js');
       const rows = await localInventory(paths.pki, paths.kubeconfig, now);
       if (opts.nodes !== undefined) {
         const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
@@ -138,7 +141,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
         );
         rows.push(...remote.rows);
         for (const f of remote.failures) ctx.out.warn(`${f.node}: ${f.message}`);
-        printRows(ctx, rows);
+        await printRows(ctx, rows);
         if (remote.failures.length) {
           throw new KubeonError(`could not read the certificates of ${remote.failures.length} master(s)`, {
             hint: 'see the warnings above and the log in the cluster logs/ directory',
@@ -148,7 +151,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
       }
       if (rows.length === 0)
         ctx.out.info(`cluster ${name} has no certificates yet (kubeon create makes them)`);
-      printRows(ctx, rows);
+      await printRows(ctx, rows);
       return;
     }
     if (action !== 'renew') throw badInput(`unknown certs action "${action}"`, 'the only action is renew');
@@ -161,6 +164,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
       throw badInput(`--settle ${opts.settle} is not a whole number of seconds`, 'e.g. 20');
     }
     const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+    const { renewCertificates } = await import('../../pki/operations.js');
     const lock = await ctx.store.lock(name, ctx.commandLine);
     try {
       const renewOpts = {

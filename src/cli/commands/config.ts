@@ -1,10 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { minorsOf } from '../../artifacts/catalog.js';
-import { clusterJsonSchema } from '../../cluster/spec.js';
-import { clusterTemplate } from '../../cluster/spec-template.js';
-import { validateClusterName } from '../../cluster/validate.js';
+import { validateClusterName } from '../../cluster/name.js';
 import { writeFileAtomic } from '../../core/atomic.js';
 import { badInput } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
@@ -38,7 +35,9 @@ export function configCommand(makeCtx: ContextFactory): Command {
       const ctx = makeCtx(command);
       const masters = count(opts.masters, '--masters', 1, 99);
       const workers = count(opts.workers, '--workers', 0, 150);
+      const { minorsOf } = await import('../../artifacts/catalog.js');
       const newest = minorsOf().at(-1)!.minor;
+      const { clusterTemplate } = await import('../../cluster/spec-template.js');
       const text = clusterTemplate({
         name: validateClusterName(opts.name),
         version: `v${newest}.1`,
@@ -53,6 +52,7 @@ export function configCommand(makeCtx: ContextFactory): Command {
       if (existsSync(file) && !opts.force)
         throw badInput(`${file} already exists`, 'give another file name, or --force to overwrite it');
       await writeFileAtomic(file, text, 0o600);
+      const { clusterJsonSchema } = await import('../../cluster/spec.js');
       await writeFileAtomic(
         join(dirname(file), 'cluster.schema.json'),
         `${JSON.stringify(clusterJsonSchema(), null, 2)}\n`,

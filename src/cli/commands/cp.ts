@@ -1,11 +1,11 @@
 import { Command } from 'commander';
+import { bar } from '../../artifacts/progress.js';
 import { badInput } from '../../core/errors.js';
 import { plural } from '../../core/suggest.js';
 import type { PutProgress } from '../../fleet/fleet.js';
 import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
-import { finish, openFleetSession, tally } from '../fleet-session.js';
 
 interface CpOptions extends FleetFlagValues {
   askPass?: boolean;
@@ -41,10 +41,7 @@ function progressReporter(ctx: CommandContext) {
   const draw = (p: PutProgress, final = false) => {
     const { pct, text } = line(p, final);
     if (tty) {
-      const filled = Math.round(pct / 5);
-      ctx.streams.stderr.write(
-        `\r[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}] ${String(pct).padStart(3)}%  ${text}\x1b[K`,
-      );
+      ctx.streams.stderr.write(`\r${bar(pct / 100, 20)} ${String(pct).padStart(3)}%  ${text}\x1b[K`);
       drawn = true;
     } else {
       ctx.streams.stderr.write(`copy: ${pct}%  ${text}\n`);
@@ -81,6 +78,7 @@ async function run(ctx: CommandContext, targetText: string, src: string, dest: s
     mode = Number.parseInt(opts.mode, 8);
   }
   const settings = fleetSettings(opts);
+  const { finish, openFleetSession, tally } = await import('../fleet-session.js');
   const session = await openFleetSession(ctx, targetText, 'cp', settings);
   const progress = progressReporter(ctx);
   const started = Date.now();

@@ -1,16 +1,14 @@
 import { Command } from 'commander';
-import { checkVersionSupported } from '../../artifacts/catalog.js';
 import { ASSUMABLE_OS } from '../../cluster/facts.js';
 import type { ClusterFlags } from '../../cluster/from-flags.js';
+import { validateClusterName } from '../../cluster/name.js';
 import { clusterNodes } from '../../cluster/nodes.js';
 import { redactSpec } from '../../cluster/redact.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import { specDifference } from '../../cluster/spec-diff.js';
-import { validateClusterName } from '../../cluster/validate.js';
 import { badInput } from '../../core/errors.js';
 import type { ProgressEvent, Reporter } from '../../phases/progress.js';
 import { type CommandContext, type ContextFactory, sessionHost } from '../context.js';
-import { specFromCommandLine } from '../create-spec.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
 import { addClusterFlags, addNodeFlags } from '../node-flags.js';
 import { reporterFor } from '../progress.js';
@@ -26,6 +24,7 @@ interface CreateOptions extends ClusterFlags, FleetFlagValues {
   assumeOs?: string;
   fromPhase?: string;
   onlyPhase?: string;
+  acceptNewImageDigests?: boolean;
 }
 
 async function run(
@@ -63,6 +62,7 @@ async function run(
   }
   if (resume) spec = await cli.store.readSpec(nameArg!);
   else {
+    const { specFromCommandLine } = await import('../create-spec.js');
     const made = await specFromCommandLine(cli, nameArg, version, opts);
     spec = made.spec;
     ctx = made.ctx;
@@ -80,6 +80,7 @@ async function run(
     }
     for (const w of made.warnings) ctx.out.warn(w);
   }
+  const { checkVersionSupported } = await import('../../artifacts/catalog.js');
   checkVersionSupported(spec.version, { allowDotZero: opts.allowDotZero });
   if (opts.assumeOs !== undefined && !ASSUMABLE_OS.includes(opts.assumeOs))
     throw badInput(`--assume-os ${opts.assumeOs} is not known`, `use one of ${ASSUMABLE_OS.join(', ')}`);
@@ -106,6 +107,7 @@ async function run(
       ...(opts.assumeOs ? { assumeOs: opts.assumeOs } : {}),
       ...(opts.fromPhase ? { fromPhase: opts.fromPhase } : {}),
       ...(opts.onlyPhase ? { onlyPhase: opts.onlyPhase } : {}),
+      ...(opts.acceptNewImageDigests ? { acceptNewImageDigests: true } : {}),
     },
   );
   if (opts.registerOnly) await printRegistered(ctx, spec.name);
@@ -177,6 +179,10 @@ export function createCommand(makeCtx: ContextFactory): Command {
     .option('--assume-os <os>', `with --dry-run: facts for unreachable nodes (${ASSUMABLE_OS.join(', ')})`)
     .option('--from-phase <id>', 'redo this phase and everything after it (expert)')
     .option('--only-phase <id>', 'redo only this phase (expert)')
+    .option(
+      '--accept-new-image-digests',
+      'with offline images: accept a tag that now resolves to another digest than the one recorded',
+    )
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', EXAMPLES);
   // Any of these means "a new spec", which an existing cluster refuses; without them `create NAME`

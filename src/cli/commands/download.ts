@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import { ArtifactCache } from '../../artifacts/cache.js';
-import { ensureArtifacts } from '../../artifacts/ensure.js';
-import { mirrorList } from '../../artifacts/mirrors.js';
 import { ARCHES, type Arch, archOf } from '../../artifacts/plan.js';
 import { createProgress, formatBytes } from '../../artifacts/progress.js';
 import { badInput } from '../../core/errors.js';
@@ -18,6 +16,15 @@ interface DownloadOptions {
   prune?: boolean;
   concurrency?: string;
   trustMirrorChecksums?: boolean;
+  acceptNewImageDigests?: boolean;
+}
+
+/** The CNI named by --cni, checked. */
+export function parseCni(value: string | undefined): 'calico' | 'cilium' | 'none' {
+  const cni = value ?? 'calico';
+  if (cni !== 'calico' && cni !== 'cilium' && cni !== 'none')
+    throw badInput(`CNI "${cni}" is not supported`, 'use --cni calico, cilium or none');
+  return cni;
 }
 
 export function parseArches(value: string | undefined): Arch[] {
@@ -60,6 +67,10 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
       '--trust-mirror-checksums',
       "accept a mirror's own checksum file for files no trusted digest covers (announced per file, recorded in the cache)",
     )
+    .option(
+      '--accept-new-image-digests',
+      'with --offline: accept an image whose tag now resolves to another digest than the one recorded',
+    )
     .action(async (version: string | undefined, opts: DownloadOptions, command: Command) => {
       const ctx = makeCtx(command);
       if (opts.prune) {
@@ -82,15 +93,20 @@ export function downloadCommand(makeCtx: ContextFactory): Command {
       }
       if (!version)
         throw badInput('download needs a Kubernetes version', 'e.g. kubeon download v1.31.2, or --prune');
-      const cni = opts.cni ?? 'calico';
-      if (cni !== 'calico' && cni !== 'cilium' && cni !== 'none')
-        throw badInput(`CNI "${cni}" is not supported`, 'use --cni calico, cilium or none');
+      const cni = parseCni(opts.cni);
       const concurrency = Number(opts.concurrency ?? 4);
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
         throw badInput(`--concurrency ${opts.concurrency} is not between 1 and 32`, 'e.g. --concurrency 4');
       }
       await ctx.store.init();
+      const { ensureArtifacts } = await import('../../artifacts/ensure.js');
+      const { mirrorList } = await import('../../artifacts/mirrors.js');
+      const { ImagePins } = await import('../../artifacts/image-pins.js');
+      const imagePins = new ImagePins(ctx.store.imageDigests, {
+        acceptNew: Boolean(opts.acceptNewImageDigests),
+      });
       const set = await ensureArtifacts({
+        imagePins,
         version,
         allowDotZero: Boolean(opts.allowDotZero),
         arches: parseArches(opts.arch),

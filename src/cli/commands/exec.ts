@@ -6,7 +6,7 @@ import type { FleetTarget, RunResult } from '../../fleet/types.js';
 import { ASK_PASS_HELP, withAskedPassword } from '../ask-pass.js';
 import type { CommandContext, ContextFactory } from '../context.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
-import { finish, openFleetSession, tally } from '../fleet-session.js';
+import { colorWanted } from '../output.js';
 
 interface ExecOptions extends FleetFlagValues {
   askPass?: boolean;
@@ -16,7 +16,7 @@ interface ExecOptions extends FleetFlagValues {
 const PALETTE = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'red'] as const;
 
 function useColor(ctx: CommandContext): boolean {
-  return Boolean(ctx.streams.stdout.isTTY) && !ctx.env.NO_COLOR && ctx.env.TERM !== 'dumb';
+  return colorWanted(ctx.streams.stdout, ctx.env);
 }
 
 async function run(
@@ -28,6 +28,7 @@ async function run(
   if (argv.length === 0)
     throw badInput('no command given', `write kubeon exec ${targetText} -- COMMAND [ARGS...]`);
   const settings = fleetSettings(opts);
+  const { finish, openFleetSession, tally } = await import('../fleet-session.js');
   const session = await openFleetSession(ctx, targetText, 'exec', settings);
   const { fleet, targets } = session;
   const json = ctx.out.format !== 'table';

@@ -1,13 +1,13 @@
 import { Command } from 'commander';
-import { explainField } from '../../cluster/spec-doc.js';
 import type { ContextFactory } from '../context.js';
 
 export function explainCommand(makeCtx: ContextFactory): Command {
   return new Command('explain')
     .description('describe a cluster.yaml field (type, default, meaning) from the schema, offline')
     .argument('[field]', 'dotted path, e.g. controlPlane.mode, masters.port; none for the top level', '')
-    .action((field: string, _opts: unknown, command: Command) => {
+    .action(async (field: string, _opts: unknown, command: Command) => {
       const ctx = makeCtx(command);
+      const { explainField } = await import('../../cluster/spec-doc.js');
       const doc = explainField(field);
       if (ctx.out.format !== 'table') {
         ctx.out.result(doc, [], []);

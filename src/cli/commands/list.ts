@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import type { ClusterSpec } from '../../cluster/spec.js';
-import type { ClusterState } from '../../cluster/state.js';
+import { readSummary } from '../../cluster/summary.js';
 import { formatError } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
 
@@ -25,26 +24,13 @@ export function listCommand(makeCtx: ContextFactory): Command {
       const current = await ctx.store.current();
       const rows: ClusterRow[] = [];
       for (const name of await ctx.store.list()) {
-        let spec: ClusterSpec;
-        let state: ClusterState | undefined;
         try {
-          spec = await ctx.store.readSpec(name);
-          state = await ctx.store.readState(name);
+          rows.push({ name, ...(await readSummary(ctx.store, name)), current: name === current });
         } catch (err) {
           // One damaged cluster must not hide the others; its row says so and the warning says why.
           ctx.out.warn(formatError(err).replace(/^error: /, ''));
           rows.push({ ...BROKEN, name, current: name === current });
-          continue;
         }
-        rows.push({
-          name,
-          version: state?.kubernetesVersion ?? spec.version,
-          masters: spec.masters.length,
-          workers: spec.workers.length,
-          haMode: spec.controlPlane.mode,
-          status: state?.status ?? 'defined',
-          current: name === current,
-        });
       }
       ctx.out.result(rows, rows, [
         { header: 'CURRENT', value: (r) => (r.current ? '*' : '') },

@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { contextName } from '../../cluster/kubeconfig-merge.js';
-import { useCluster } from '../../cluster/kubeconfig-user.js';
 import type { ContextFactory } from '../context.js';
 
 export function useCommand(makeCtx: ContextFactory): Command {
@@ -18,6 +16,10 @@ export function useCommand(makeCtx: ContextFactory): Command {
         );
         return;
       }
+      const [{ useCluster }, { contextName }] = await Promise.all([
+        import('../../cluster/kubeconfig-user.js'),
+        import('../../cluster/kubeconfig-merge.js'),
+      ]);
       const target = await useCluster(ctx.store, name, paths.kubeconfig, ctx.env);
       ctx.out.info(
         `"${name}" is now the current cluster; kubectl context ${contextName(name)} set in ${target}`,

@@ -1,17 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { Command } from 'commander';
 import { ArtifactCache, fileKey } from '../../artifacts/cache.js';
-import { checkVersionSupported } from '../../artifacts/catalog.js';
-import { mirrorTrusted } from '../../artifacts/fetch.js';
-import { createDispatcher } from '../../artifacts/http.js';
 import { type KubeadmImages, kubeadmImageList } from '../../artifacts/kubeadm-images.js';
-import { fileSources, mirrorList } from '../../artifacts/mirrors.js';
 import { archOf } from '../../artifacts/plan.js';
-import { componentView, supportTable } from '../../artifacts/support.js';
-import { badInput } from '../../core/errors.js';
 import type { ContextFactory } from '../context.js';
 import { collect } from '../node-flags.js';
-import { parseArches } from './download.js';
+import { parseArches, parseCni } from './download.js';
 
 /** `view support` and `view component`: answered from the catalog, offline, in well under a second. */
 export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
@@ -22,6 +16,10 @@ export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
     .action(async (opts: { offline?: boolean; mirror?: string[] }, command: Command) => {
       const ctx = makeCtx(command);
       const offline = Boolean(opts.offline) || ctx.env.KUBEON_OFFLINE === '1';
+      // The HTTP stack loads only for the commands that use it, so --help and list start fast.
+      const { createDispatcher } = await import('../../artifacts/http.js');
+      const { supportTable } = await import('../../artifacts/support.js');
+      const { fileSources, mirrorList } = await import('../../artifacts/mirrors.js');
       const dispatcher = offline
         ? undefined
         : createDispatcher({ connectTimeoutMs: 3000, headersTimeoutMs: 4000, env: ctx.env });
@@ -73,11 +71,11 @@ export function viewArtifactCommands(makeCtx: ContextFactory): Command[] {
         command: Command,
       ) => {
         const ctx = makeCtx(command);
+        const { checkVersionSupported } = await import('../../artifacts/catalog.js');
+        const { mirrorList } = await import('../../artifacts/mirrors.js');
         const v = checkVersionSupported(version, { allowDotZero: Boolean(opts.allowDotZero) });
-        const cni = opts.cni ?? 'calico';
-        if (cni !== 'calico' && cni !== 'cilium' && cni !== 'none') {
-          throw badInput(`CNI "${cni}" is not supported`, 'use --cni calico, cilium or none');
-        }
+        const cni = parseCni(opts.cni);
+        const { componentView } = await import('../../artifacts/support.js');
         const view = componentView(v, {
           arches: parseArches(opts.arch),
           mirrors: mirrorList(opts.mirror, ctx.env),
@@ -126,6 +124,7 @@ async function cachedKubeadmImages(
   const cache = new ArtifactCache(cacheDir);
   const entry = await cache.lookup(fileKey('kubeadm', version, arch, 'kubeadm'));
   // A kubeadm that only a mirror vouched for is not run just to show a view.
+  const { mirrorTrusted } = await import('../../artifacts/fetch.js');
   if (!entry || mirrorTrusted(entry)) return undefined;
   try {
     await stat(cache.blobPath(entry.sha256));

@@ -1,8 +1,6 @@
 import { Command } from 'commander';
-import YAML from 'yaml';
 import { exportSpec } from '../../cluster/export.js';
 import { redactSpec } from '../../cluster/redact.js';
-import { clusterJsonSchema } from '../../cluster/spec.js';
 import type { ContextFactory } from '../context.js';
 import { clusterOrCurrent } from '../current.js';
 import { viewArtifactCommands } from './view-artifacts.js';
@@ -19,6 +17,7 @@ export function viewCommand(makeCtx: ContextFactory): Command {
       const ctx = makeCtx(command);
       const name = await clusterOrCurrent(ctx, nameArg);
       const stored = await ctx.store.readSpec(name);
+      const { default: YAML } = await import('yaml');
       if (opts.export) {
         const { spec, variables } = exportSpec(stored);
         for (const v of variables) ctx.out.info(`set ${v.name} before kubeon create -f (${v.field})`);
@@ -36,7 +35,8 @@ export function viewCommand(makeCtx: ContextFactory): Command {
   view
     .command('schema')
     .description('print the JSON Schema of cluster.yaml (for editors)')
-    .action((_opts: unknown, command: Command) => {
+    .action(async (_opts: unknown, command: Command) => {
+      const { clusterJsonSchema } = await import('../../cluster/spec.js');
       makeCtx(command).out.text(JSON.stringify(clusterJsonSchema(), null, 2));
     });
   for (const sub of viewArtifactCommands(makeCtx)) view.addCommand(sub);

@@ -1,5 +1,6 @@
 import { nodeBundle } from '../../artifacts/bundle.js';
 import { ensureArtifacts } from '../../artifacts/ensure.js';
+import { ImagePins } from '../../artifacts/image-pins.js';
 import { renderImageImportScript } from '../../artifacts/import-script.js';
 import { type Arch, archOf } from '../../artifacts/plan.js';
 import { raw, script } from '../../fleet/script.js';
@@ -38,6 +39,9 @@ export const fetchPhase: Phase<CreateData> = {
       mirrors: ctx.spec.artifacts.mirrors,
       imageRepos: ctx.spec.artifacts.imageRepo,
       images: ctx.spec.artifacts.offline,
+      imagePins: new ImagePins(ctx.store.imageDigests, {
+        acceptNew: Boolean(ctx.data.acceptNewImageDigests),
+      }),
       kubeadmImages: true,
       cni: ctx.spec.network.cni,
       manifest: true,

@@ -19,6 +19,8 @@ export interface CreateData {
   ha: HaMode;
   /** `--dry-run --assume-os ID`: facts for nodes that cannot be reached. */
   assumeOs?: string;
+  /** `--accept-new-image-digests`: an offline image whose tag moved replaces its recorded digest. */
+  acceptNewImageDigests?: boolean;
   /** The control machine's user and host, named in its client certificate. */
   who: { user: string; host: string };
   /** Every node of the spec, with the target used to reach it. */

@@ -37,6 +37,8 @@ export interface CreateRequest {
   onlyPhase?: string;
   /** Only reach the nodes, pin host keys and store the cluster (`--register-only`). */
   registerOnly?: boolean;
+  /** `--accept-new-image-digests`: a tag that resolves elsewhere than recorded replaces the record. */
+  acceptNewImageDigests?: boolean;
 }
 
 export interface CreateHost extends SessionHost {
@@ -77,6 +79,7 @@ function contextFor(
       settings: req.settings,
       ha: haModeOf(spec),
       ...(req.assumeOs ? { assumeOs: req.assumeOs } : {}),
+      ...(req.acceptNewImageDigests ? { acceptNewImageDigests: true } : {}),
       who: whoAmI(host.env),
       nodes,
       contact: new Map(),
