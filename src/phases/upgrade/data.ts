@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Host } from '../../cluster/host.js';
+import type { EtcdSession } from '../../etcd/connect.js';
 import { parseKubeconfig } from '../../pki/kubeconfig.js';
 import type { ReadyzCredentials } from '../../pki/renew.js';
 import type { CreateData } from '../create/data.js';
@@ -18,6 +19,8 @@ export interface UpgradeData extends CreateData {
   nodeTable?: Map<string, NodeRow>;
   /** A run that continues an interrupted upgrade (state.json says `upgrading`). */
   resuming: boolean;
+  /** How the check and the snapshot reach etcd (through an SSH tunnel to a master). */
+  etcd: EtcdSession;
 }
 
 export type UpgradeContext = PhaseContext<UpgradeData>;

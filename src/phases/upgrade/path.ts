@@ -1,4 +1,9 @@
-import { CATALOG, type Catalog, checkVersionSupported, type SupportedVersion } from '../../artifacts/catalog.js';
+import {
+  CATALOG,
+  type Catalog,
+  checkVersionSupported,
+  type SupportedVersion,
+} from '../../artifacts/catalog.js';
 import { badInput } from '../../core/errors.js';
 
 /**
@@ -59,12 +64,7 @@ export function upgradeStep(
   };
 }
 
-/** Workers upgraded at once: `--batch`, or a tenth of the workers (at least one). */
+/** Workers upgraded at once: `--batch` (checked by the CLI), or a tenth of the workers (at least one). */
 export function workerBatch(workers: number, batch?: number): number {
-  if (batch !== undefined) {
-    if (!Number.isInteger(batch) || batch < 1)
-      throw badInput(`--batch ${batch} is not a positive whole number`, 'give e.g. --batch 5');
-    return batch;
-  }
-  return Math.max(1, Math.ceil(workers / 10));
+  return batch ?? Math.max(1, Math.ceil(workers / 10));
 }

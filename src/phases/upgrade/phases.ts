@@ -9,7 +9,7 @@ import { factsPhase } from '../create/facts.js';
 import type { NodeResult, Phase } from '../phase.js';
 import { rollMasters } from '../roll.js';
 import { checkPhase } from './check.js';
-import { type UpgradeContext, type UpgradeData, readyzCredentials, upgradedNodes } from './data.js';
+import { readyzCredentials, type UpgradeContext, type UpgradeData, upgradedNodes } from './data.js';
 import {
   drainScript,
   installKubeadmScript,

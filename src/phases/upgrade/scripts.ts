@@ -14,7 +14,9 @@ export function installKubeadmScript(bundleDir: string): Script {
   return script(
     'install the new kubeadm',
     sh`b=${bundleDir}`,
-    raw('[ -f "$b/kubeadm" ] || { echo "$b/kubeadm is missing: the artifact bundle did not arrive" >&2; exit 1; }'),
+    raw(
+      '[ -f "$b/kubeadm" ] || { echo "$b/kubeadm is missing: the artifact bundle did not arrive" >&2; exit 1; }',
+    ),
     raw('install -m 0755 "$b/kubeadm" /usr/bin/kubeadm'),
   );
 }
@@ -22,19 +24,12 @@ export function installKubeadmScript(bundleDir: string): Script {
 /** `upgrade apply` on the first master; `upgrade node` on every other node. */
 export function kubeadmUpgradeScript(first: boolean, version: string): Script {
   return first
-    ? script(
-        'kubeadm upgrade apply',
-        sh`kubeadm upgrade apply ${version} --yes --certificate-renewal=false`,
-      )
+    ? script('kubeadm upgrade apply', sh`kubeadm upgrade apply ${version} --yes --certificate-renewal=false`)
     : script('kubeadm upgrade node', raw('kubeadm upgrade node --certificate-renewal=false'));
 }
 
 export function restartKubeletScript(): Script {
-  return script(
-    'restart the kubelet',
-    raw('systemctl daemon-reload'),
-    raw('systemctl restart kubelet'),
-  );
+  return script('restart the kubelet', raw('systemctl daemon-reload'), raw('systemctl restart kubelet'));
 }
 
 /** Cordons and drains nodes through the API, DaemonSet pods left in place. */
