@@ -3,30 +3,15 @@
 // any remote command (wall minus the union of every remote step's interval, from the create log), and
 // kubeon's peak RSS. Usage: tsx bench/create.ts [--workers 100] [--version v1.31.14]
 import 'reflect-metadata';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labDown, labUp } from '../lab/api.js';
 import { testLabId } from '../lab/support/test-id.js';
 import { createLab, NET_FLAGS } from '../test/create/support.js';
+import { remoteMs } from './remote-time.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
-/** Length of the union of [start, end] intervals, in ms. */
-export function unionMs(intervals: [number, number][]): number {
-  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
-  let total = 0;
-  let cur: [number, number] | undefined;
-  for (const [s, e] of sorted) {
-    if (!cur || s > cur[1]) {
-      if (cur) total += cur[1] - cur[0];
-      cur = [s, e];
-    } else cur[1] = Math.max(cur[1], e);
-  }
-  if (cur) total += cur[1] - cur[0];
-  return total;
 }
 
 async function main(): Promise<void> {
@@ -57,18 +42,7 @@ async function main(): Promise<void> {
     const wallMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     if (r.code !== 0) throw new Error(`create failed (${r.code}):\n${r.stderr}`);
-    const logs = join(k.home, 'clusters', 'bench', 'logs');
-    const file = readdirSync(logs).find((f) => f.endsWith('-create.log'))!;
-    const remote: [number, number][] = [];
-    for (const line of readFileSync(join(logs, file), 'utf8').split('\n')) {
-      if (!line) continue;
-      const e = JSON.parse(line) as { t: string; event: string; durationMs?: number };
-      if ((e.event === 'run' || e.event === 'put') && e.durationMs !== undefined) {
-        const end = Date.parse(e.t);
-        remote.push([end - e.durationMs, end]);
-      }
-    }
-    const notWaiting = wallMs - unionMs(remote);
+    const notWaiting = wallMs - remoteMs(join(k.home, 'clusters', 'bench', 'logs'), 'create');
     const rows = {
       nodes: `3 masters + ${workers} workers`,
       wall: `${(wallMs / 1000).toFixed(1)} s`,
