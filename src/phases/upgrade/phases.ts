@@ -38,7 +38,9 @@ async function waitNodesUpgraded(ctx: UpgradeContext, names: readonly string[]):
   const deadline = Date.now() + NODE_READY_TIMEOUT_MS;
   let waiting = [...names];
   while (!ctx.signal.aborted) {
-    const rows = parseNodeTable(await runOn(ctx, firstMaster(ctx), nodeTableScript()));
+    // The API server may be restarting with its node's kubelet and runtime: keep asking until the deadline.
+    const table = await runOn(ctx, firstMaster(ctx), nodeTableScript()).catch(() => undefined);
+    const rows = table === undefined ? new Map() : parseNodeTable(table);
     waiting = waiting.filter((n) => {
       const r = rows.get(n);
       return !(r?.ready && r.version === ctx.data.step.to.version);
