@@ -37,7 +37,8 @@ const NODE_READY_TIMEOUT_MS = 5 * 60_000;
 async function waitNodesUpgraded(ctx: UpgradeContext, names: readonly string[]): Promise<string[]> {
   const deadline = Date.now() + NODE_READY_TIMEOUT_MS;
   let waiting = [...names];
-  while (!ctx.signal.aborted) {
+  // Not cut short by Ctrl-C: the batch ends with its nodes uncordoned, never left drained.
+  for (;;) {
     // The API server may be restarting with its node's kubelet and runtime: keep asking until the deadline.
     const table = await runOn(ctx, firstMaster(ctx), nodeTableScript()).catch(() => undefined);
     const rows = table === undefined ? new Map() : parseNodeTable(table);
