@@ -6,31 +6,16 @@
 // Usage: tsx bench/create.ts [--workers 100] [--version v1.31.14] [--cpu-prof DIR]
 import 'reflect-metadata';
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp } from '../lab/api.js';
 import { testLabId } from '../lab/support/test-id.js';
 import { createLab, NET_FLAGS } from '../test/create/support.js';
+import { remoteMs } from './remote-time.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
-/** Length of the union of [start, end] intervals, in ms. */
-export function unionMs(intervals: [number, number][]): number {
-  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
-  let total = 0;
-  let cur: [number, number] | undefined;
-  for (const [s, e] of sorted) {
-    if (!cur || s > cur[1]) {
-      if (cur) total += cur[1] - cur[0];
-      cur = [s, e];
-    } else cur[1] = Math.max(cur[1], e);
-  }
-  if (cur) total += cur[1] - cur[0];
-  return total;
 }
 
 /** Runs the built CLI under /usr/bin/time; resolves with its exit code, stderr and rusage. */
@@ -90,23 +75,12 @@ async function main(): Promise<void> {
     const load1 = loadavg()[0]!;
     if (r.code !== 0)
       console.log(`create failed (${r.code}); the figures cover the run up to the failure:\n${r.stderr}`);
-    const logs = join(k.home, 'clusters', 'bench', 'logs');
-    const file = readdirSync(logs).find((f) => f.endsWith('-create.log'))!;
-    const remote: [number, number][] = [];
-    for (const line of readFileSync(join(logs, file), 'utf8').split('\n')) {
-      if (!line) continue;
-      const e = JSON.parse(line) as { t: string; event: string; durationMs?: number };
-      if ((e.event === 'run' || e.event === 'put') && e.durationMs !== undefined) {
-        const end = Date.parse(e.t);
-        remote.push([end - e.durationMs, end]);
-      }
-    }
     const wallMs = r.wall * 1000;
     const rows = {
       nodes: `3 masters + ${workers} workers (${version})`,
       wall: `${r.wall.toFixed(1)} s`,
       'kubeon CPU (user+system)': `${r.cpu.toFixed(1)} s`,
-      'not waiting on remote commands': `${((wallMs - unionMs(remote)) / 1000).toFixed(1)} s`,
+      'not waiting on remote commands': `${((wallMs - remoteMs(join(k.home, 'clusters', 'bench', 'logs'), 'create')) / 1000).toFixed(1)} s`,
       'peak RSS': `${(r.rssKb / 1024).toFixed(0)} MB`,
       'load (1 min) before / after': `${load0.toFixed(1)} / ${load1.toFixed(1)}`,
     };

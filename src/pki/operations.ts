@@ -4,6 +4,7 @@ import type { ClusterSpec } from '../cluster/spec.js';
 import { KubeonError } from '../core/errors.js';
 import { raw, script } from '../fleet/script.js';
 import type { FleetTarget } from '../fleet/types.js';
+import { rollMasters } from '../phases/roll.js';
 import { type CertRow, NODE_CERTS_SCRIPT, nodeInventory, readCaCerts } from './inventory.js';
 import { parseKubeconfig } from './kubeconfig.js';
 import { type PlacementFleet, placeFiles, readPlacement } from './placement.js';
@@ -102,8 +103,7 @@ export async function renewCertificates(
     renew: true,
   });
   if (control.written) written.push('kubeconfig');
-  const placed: string[] = [];
-  if (!opts.place) return { written, placed };
+  if (!opts.place) return { written, placed: [] };
   if (!fleet) throw new Error('renew with placement needs a fleet');
   const k = parseKubeconfig(await readFile(paths.kubeconfig, 'utf8'));
   const creds = {
@@ -112,29 +112,21 @@ export async function renewCertificates(
     keyPem: k?.keyPem ?? '',
     servername: spec.controlPlane.endpoint,
   };
-  for (const m of masters) {
-    opts.progress?.(`${m.node.name}: placing certificates`);
-    const files = await readPlacement(paths.pki, spec, version, m.node, { kubelet: false });
-    await placeFiles(fleet, m.target, files, dirname(paths.pki));
-    opts.progress?.(`${m.node.name}: restarting the control-plane static pods`);
-    const [r] = await fleet.run([m.target], restartStaticPodsScript(60, opts.settleSeconds), {
-      timeoutMs: opts.stepTimeoutMs ?? 180_000,
-    });
-    if (r?.error) {
-      throw new KubeonError(`restarting the control plane on ${m.node.name} failed: ${r.error.message}`, {
-        hint: `look at kubelet on ${m.node.name}, then run kubeon certs ${spec.name} renew --nodes name=${m.node.name}`,
+  const placed = await rollMasters(masters, {
+    what: 'the certificate renewal',
+    async step(m) {
+      opts.progress?.(`${m.node.name}: placing certificates`);
+      const files = await readPlacement(paths.pki, spec, version, m.node, { kubelet: false });
+      await placeFiles(fleet, m.target, files, dirname(paths.pki));
+      opts.progress?.(`${m.node.name}: restarting the control-plane static pods`);
+      const [r] = await fleet.run([m.target], restartStaticPodsScript(60, opts.settleSeconds), {
+        timeoutMs: opts.stepTimeoutMs ?? 180_000,
       });
-    }
-    opts.progress?.(`${m.node.name}: waiting for /readyz`);
-    if (!(await waitReadyz(m.node.ip, creds, { timeoutMs: opts.readyzTimeoutMs }))) {
-      throw new KubeonError(
-        `the API server on ${m.node.name} (${m.node.ip}) is not ready after the restart`,
-        {
-          hint: `check crictl ps and kubelet logs on ${m.node.name}; the other masters were not touched`,
-        },
-      );
-    }
-    placed.push(m.node.name);
-  }
+      if (r?.error) throw new Error(`restarting the control plane: ${r.error.message}`);
+    },
+    readyz: (m) => waitReadyz(m.node.ip, creds, { timeoutMs: opts.readyzTimeoutMs }),
+    hint: (m) => `run kubeon certs ${spec.name} renew --nodes name=${m.node.name}`,
+    ...(opts.progress ? { progress: opts.progress } : {}),
+  });
   return { written, placed };
 }

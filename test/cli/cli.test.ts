@@ -61,7 +61,7 @@ describe('kubeon CLI', () => {
   });
 
   it('commands not built yet exit 3 with a clear message', async () => {
-    const r = await kubeon(['upgrade', 'prod', 'v1.32.1'], env());
+    const r = await kubeon(['info', 'prod'], env());
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('not implemented yet');
   });
@@ -70,6 +70,9 @@ describe('kubeon CLI', () => {
     const r = await kubeon(['use', 'ghost'], env());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown cluster "ghost"');
+    const u = await kubeon(['upgrade', 'ghost', 'v1.32.1'], env());
+    expect(u.code).toBe(2);
+    expect(u.stderr).toContain('unknown cluster "ghost"');
   });
 
   it('create --dry-run validates, plans and stores nothing', async () => {
