@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { validateClusterName } from '../../cluster/validate.js';
+import { validateClusterName } from '../../cluster/name.js';
 import { badInput } from '../../core/errors.js';
 import type { ProgressEvent, Reporter } from '../../phases/progress.js';
 import { type ContextFactory, sessionHost } from '../context.js';
