@@ -1,4 +1,4 @@
-import { KubeonError } from '../core/errors.js';
+import { ExitCode, KubeonError } from '../core/errors.js';
 import type { Fleet, RunOptions } from '../fleet/fleet.js';
 import type { FleetTarget, RunResult } from '../fleet/types.js';
 import { urlHost } from '../pki/profiles.js';
@@ -41,6 +41,8 @@ export interface RestoreRequest {
   /** How long the restored members get to answer again. */
   healthTimeoutMs?: number;
   progress(msg: string): void;
+  /** Asked once the snapshot and the masters passed their checks, before anything changes. */
+  confirm?: () => Promise<void>;
 }
 
 export interface RestoreResult {
@@ -76,6 +78,7 @@ export async function restoreSnapshot(deps: RestoreDeps, req: RestoreRequest): P
   const check = await verifySnapshot(req.file).catch((err: Error) => ({ ok: false, problem: err.message }));
   if (!check.ok)
     throw new KubeonError(`${req.file} cannot be restored: ${check.problem}`, {
+      exitCode: ExitCode.badInput,
       hint: 'pick another snapshot (kubeon keeps the last ones under clusters/NAME/backups/); nothing was changed',
     });
   const targets = req.masters.map((m) => m.target);
@@ -89,6 +92,7 @@ export async function restoreSnapshot(deps: RestoreDeps, req: RestoreRequest): P
       hint: 'fix the masters named; nothing was changed',
     });
 
+  await req.confirm?.();
   req.progress('copying the snapshot to every master');
   const put = await deps.fleet.put(targets, req.file, RESTORE_SNAPSHOT, { mode: 0o600, sudo: req.sudo });
   const notPut = put.filter((r) => r.error);

@@ -119,7 +119,6 @@ async function run(ctx: CommandContext, name: string, parsed: Parsed, opts: Etcd
   } else if (action !== '--' && rest.length)
     throw badInput(`unexpected "${rest.join(' ')}" after ${action}`, `write kubeon etcd NAME ${action}`);
   const keep = parseKeep(opts.keep);
-  if (restore) await confirm(ctx, opts, name, rest[1]!);
 
   const { session, masters, state } = await openEtcdSession(ctx, name, opts, restore || action === 'defrag');
   try {
@@ -142,6 +141,7 @@ async function run(ctx: CommandContext, name: string, parsed: Parsed, opts: Etcd
           stamp,
           sudo: Boolean(opts.sudo),
           progress: (m) => ctx.out.info(m),
+          confirm: () => confirm(ctx, opts, name, rest[1]!),
         },
       );
       for (const k of result.kept) ctx.out.info(`${k.node}: the data before the restore is kept in ${k.dir}`);
