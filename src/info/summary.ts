@@ -155,7 +155,9 @@ export function podsSummary(pods: readonly ApiPod[]): InfoReport['pods'] {
     const problem = podProblem(p);
     if (!problem) continue;
     const ns = p.metadata.namespace ?? '';
-    (notRunning[ns] ??= []).push(problem);
+    const list = notRunning[ns] ?? [];
+    list.push(problem);
+    notRunning[ns] = list;
   }
   return { total: pods.length, notRunning };
 }
@@ -167,11 +169,14 @@ export function controlPlanePods(pods: readonly ApiPod[]): Record<string, Contro
     if (p.metadata.namespace !== 'kube-system' || p.metadata.labels?.tier !== 'control-plane') continue;
     const node = p.spec?.nodeName ?? '';
     const containers = p.status?.containerStatuses ?? [];
-    (out[node] ??= []).push({
+    const pod: ControlPlanePod = {
       component: p.metadata.labels.component ?? p.metadata.name,
       phase: p.status?.phase ?? 'Unknown',
       ready: containers.length > 0 && containers.every((c) => c.ready),
-    });
+    };
+    const list = out[node] ?? [];
+    list.push(pod);
+    out[node] = list;
   }
   for (const list of Object.values(out)) list.sort((a, b) => a.component.localeCompare(b.component));
   return out;
