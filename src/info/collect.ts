@@ -3,6 +3,7 @@ import type { ClusterState } from '../cluster/state.js';
 import { type EtcdSession, withEtcd } from '../etcd/connect.js';
 import { healthOfAll, statusOfAll } from '../etcd/report.js';
 import type { Fleet } from '../fleet/fleet.js';
+import { haModeOf } from '../ha/index.js';
 import type { FleetTarget } from '../fleet/types.js';
 import { localInventory } from '../pki/inventory.js';
 import { API_BIND_PORT } from '../pki/profiles.js';
@@ -133,6 +134,15 @@ async function earliestCertificate(src: InfoSources): Promise<InfoReport['certif
     : {};
 }
 
+/** The mode in force (`none` with one master); a mode whose implementation has not landed shows as written. */
+function effectiveMode(spec: ClusterSpec): string {
+  try {
+    return haModeOf(spec).id;
+  } catch {
+    return spec.controlPlane.mode;
+  }
+}
+
 const message = (r: PromiseRejectedResult) => (r.reason as Error)?.message ?? String(r.reason);
 
 export async function collectInfo(src: InfoSources): Promise<InfoReport> {
@@ -156,7 +166,7 @@ export async function collectInfo(src: InfoSources): Promise<InfoReport> {
       },
     },
     ha: {
-      mode: src.spec.controlPlane.mode,
+      mode: effectiveMode(src.spec),
       workers: ha.status === 'fulfilled' ? ha.value : null,
       ...(ha.status === 'rejected' ? { error: message(ha) } : {}),
     },
