@@ -3,7 +3,7 @@
 // one-master lab cluster (real etcd behind it); kubeon runs in-process, so Node's start is not
 // counted; kubectl is whichever `kubectl` is on PATH here (its start is counted: it is one Go binary).
 // Usage: tsx bench/info.ts [--nodes 300] [--pods 3000] [--runs 5]
-//        [--home DIR --cluster NAME]  reuse a cluster kubeon already manages instead of making a lab.
+//        [--home DIR --cluster NAME [--no-load]]  reuse a cluster kubeon already manages instead of making a lab.
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -140,7 +140,8 @@ async function main(): Promise<void> {
   const cluster = arg('cluster');
   if (home && cluster) {
     const kubeconfig = join(home, 'clusters', cluster, 'kubeconfig');
-    await populate(kubeconfig, nodes, pods);
+    // --no-load: the objects are already there from an earlier run.
+    if (!process.argv.includes('--no-load')) await populate(kubeconfig, nodes, pods);
     await measure(home, cluster, process.env, runs);
     return;
   }
