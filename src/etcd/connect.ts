@@ -52,6 +52,22 @@ export function tunnelEndpoint(fleet: Pick<Fleet, 'tunnel'>, t: FleetTarget): Et
 }
 
 /**
+ * The client and one endpoint per master, without contacting any: for a command that must work while
+ * etcd is down (a restore), or that reports on every member itself.
+ */
+export async function etcdClientFor(
+  session: EtcdSession,
+  masters: readonly FleetTarget[],
+  opts: WithEtcdOptions = {},
+): Promise<{ client: EtcdClient; endpoints: EtcdEndpoint[] }> {
+  const tls = await ensureControlEtcdClient(session.paths.pki, session.spec, opts.now ?? new Date());
+  return {
+    client: new EtcdClient(tls, opts.timeoutMs),
+    endpoints: masters.map((t) => tunnelEndpoint(session.fleet, t)),
+  };
+}
+
+/**
  * Opens the cluster's etcd and runs `fn` with it. `masters` are the masters' fleet targets (their
  * `name` is the node name); the first whose member answers a status call is chosen, so a master that
  * is down or whose etcd is stopped never blocks a command that another member can serve. Fails with
@@ -67,9 +83,7 @@ export async function withEtcd<T>(
     throw new KubeonError(`cluster "${session.spec.name}" has no master to reach etcd through`, {
       hint: 'check the masters in cluster.yaml (kubeon view config NAME)',
     });
-  const tls = await ensureControlEtcdClient(session.paths.pki, session.spec, opts.now ?? new Date());
-  const client = new EtcdClient(tls, opts.timeoutMs);
-  const endpoints = masters.map((t) => tunnelEndpoint(session.fleet, t));
+  const { client, endpoints } = await etcdClientFor(session, masters, opts);
   const reasons: string[] = [];
   for (const endpoint of endpoints) {
     let status: MemberStatus;

@@ -1,0 +1,76 @@
+import YAML from 'yaml';
+import { clusterNodes } from '../cluster/nodes.js';
+import type { ClusterSpec } from '../cluster/spec.js';
+import { type FleetSettings, nodeName, targetOf } from '../fleet/cluster.js';
+import { openSession, type SessionHost } from '../session/session.js';
+import { collectInfo, type HaHealthProbe, type InfoSources } from './collect.js';
+import { readCredentials } from './kube.js';
+import { renderInfo } from './render.js';
+import type { InfoReport } from './summary.js';
+
+export interface ShowHost extends SessionHost {
+  format: 'table' | 'json' | 'yaml';
+  /** Colour and screen redraws: stdout is a terminal and NO_COLOR is not set. */
+  tty: boolean;
+  write(text: string): void;
+}
+
+export interface ShowOptions {
+  settings: FleetSettings;
+  watch: boolean;
+  intervalMs: number;
+  haProbe?: HaHealthProbe;
+  /** Ends a --watch (Ctrl-C); without it the loop ends on SIGINT. */
+  signal?: AbortSignal;
+}
+
+function print(host: ShowHost, report: InfoReport, redraw: boolean): void {
+  if (host.format === 'json') host.write(`${JSON.stringify(report, null, 2)}\n`);
+  else if (host.format === 'yaml') host.write(`${redraw ? '---\n' : ''}${YAML.stringify(report)}`);
+  else host.write(`${redraw && host.tty ? '\x1b[H\x1b[2J' : ''}${renderInfo(report, host.tty)}`);
+}
+
+export async function showInfo(host: ShowHost, spec: ClusterSpec, opts: ShowOptions): Promise<void> {
+  const paths = host.store.paths(spec.name);
+  const state = await host.store.readState(spec.name);
+  const credentials = await readCredentials(paths.kubeconfig);
+  const masters = clusterNodes(spec)
+    .filter((n) => n.role === 'master')
+    .map((n) => ({ name: nodeName(n, state), ip: n.ip, target: targetOf(n, state, host.env) }));
+  const session = await openSession(host, spec, {
+    command: 'info',
+    settings: opts.settings,
+    targets: masters.map((m) => m.target),
+  });
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  if (opts.watch && !opts.signal) process.once('SIGINT', onSigint);
+  const signal = opts.signal ?? stop.signal;
+  try {
+    for (let round = 0; ; round++) {
+      const sources: InfoSources = {
+        spec,
+        state: round === 0 ? state : await host.store.readState(spec.name),
+        paths,
+        fleet: session.fleet,
+        masters,
+        credentials,
+        ...(opts.haProbe ? { haProbe: opts.haProbe } : {}),
+        now: new Date(),
+      };
+      print(host, session.redactor.redactValue(await collectInfo(sources)), round > 0);
+      if (!opts.watch || signal.aborted) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, opts.intervalMs);
+        signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      if (signal.aborted) return;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    await session.close();
+  }
+}
