@@ -11,6 +11,7 @@ import { MemoryLog } from '../../src/fleet/log.js';
 import { type HaHealth, haproxyServers, probeHa } from '../../src/ha/health-probe.js';
 import { haproxyConfig } from '../../src/render/haproxy.js';
 import { type CreateLab, createLab, fileList, NET_FLAGS, sh } from '../create/support.js';
+import { parseLoop, requestLoop, startLb } from './lab-lb.js';
 
 /**
  * The updater and external HA modes end to end on one lab: 3 masters and 1 worker (system hosts) and
@@ -198,45 +199,9 @@ describe('updater mode', () => {
   }, 600_000);
 });
 
-/** The user's load balancer: Debian's haproxy on the light host, its own config, not kubeon's. */
-function lbConfig(masters: LabHost[]): string {
-  return `global
-  pidfile /tmp/lb.pid
-defaults
-  mode tcp
-  timeout connect 3s
-  timeout client 1h
-  timeout server 1h
-  timeout check 2s
-frontend lb
-  bind ${lbHost.ip}:${LB_PORT}
-  default_backend masters
-backend masters
-  balance roundrobin
-  option httpchk GET /readyz
-  http-check expect status 200
-  default-server inter 1s fall 2 rise 2
-${masters.map((h, i) => `  server m${i + 1} ${h.ip}:6443 check check-ssl verify none`).join('\n')}
-`;
-}
-
-async function startLb(masters: LabHost[]): Promise<void> {
-  const r = await hostExec(
-    lab,
-    lbHost.name,
-    [
-      'bash',
-      '-c',
-      'if [ -f /tmp/lb.pid ]; then kill "$(cat /tmp/lb.pid)"; sleep 0.5; fi; cat > /tmp/lb.cfg && haproxy -D -f /tmp/lb.cfg',
-    ],
-    { input: lbConfig(masters) },
-  );
-  expect(r.code, r.stderr).toBe(0);
-}
-
 describe('external mode', () => {
   it(`creates the cluster behind a haproxy on ${LB_PORT}: port and address everywhere the endpoint is used`, async () => {
-    await startLb(sys.slice(0, 3));
+    await startLb(lab, lbHost, LB_PORT, sys.slice(0, 3));
     const r = await k.cli(...createArgs('ext', '--lb-ip', lbHost.ip, '--lb-port', String(LB_PORT)));
     expect(r.stderr).toContain('cluster "ext" is ready');
     expect(r.code).toBe(0);
@@ -266,12 +231,12 @@ describe('external mode', () => {
   }, 1_200_000);
 
   it('the probe names a master the load balancer does not reach', async () => {
-    await startLb(sys.slice(0, 2));
+    await startLb(lab, lbHost, LB_PORT, sys.slice(0, 2));
     const p = await probe('ext');
     expect(p.ok).toBe(false);
     expect(p.masters.map((x) => x.inRotation)).toEqual([true, true, false]);
     expect(p.problems).toContain(`master ${m(2).name} (${m(2).ip}) is not in rotation`);
-    await startLb(sys.slice(0, 3));
+    await startLb(lab, lbHost, LB_PORT, sys.slice(0, 3));
   }, 120_000);
 
   it("kubeon's haproxy.cfg in front of the three apiservers: no failed request after the check window, and a master comes back", async () => {
@@ -296,19 +261,11 @@ describe('external mode', () => {
     const stats = async () => haproxyServers(await sh(lab, w, "curl -fsS 'http://127.0.0.1:8404/stats;csv'"));
     await until('all masters up', stats, (s) => [...s.values()].filter(Boolean).length === 3, 20_000);
     // One request every 100 ms for 20 s through 127.0.0.1:6443, verified against the cluster CA.
-    const loop = hostExec(lab, w, [
-      'bash',
-      '-c',
-      'end=$((SECONDS + 20)); while ((SECONDS < end)); do t=$(date +%s%3N); c=$(curl -s -o /dev/null -w "%{http_code}" --max-time 2 --cacert /etc/kubernetes/pki/ca.crt https://127.0.0.1:6443/readyz); echo "$t $c"; sleep 0.1; done',
-    ]);
+    const loop = hostExec(lab, w, requestLoop('https://127.0.0.1:6443/readyz', 20));
     await new Promise((r) => setTimeout(r, 4000));
     const cut = Date.now();
     await fault(lab, m(2).name, 'down');
-    const rows = (await loop).stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' '))
-      .map(([t, c]) => ({ t: Number(t), ok: c === '200' }));
+    const rows = parseLoop((await loop).stdout);
     const failed = rows.filter((r) => !r.ok);
     const window = failed.length ? Math.max(...failed.map((r) => r.t)) - cut : 0;
     console.log(
