@@ -129,21 +129,34 @@ async function runOn(i: HaProbeInput, n: ProbeNode, s: Script): Promise<{ out?: 
 
 const KUBECTL = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
 
+const SLICE_SPLIT = '--kubeon-slice--';
+
+/** Ready addresses of an EndpointSlice as `kubectl get -o json` prints it (ready unset counts as ready). */
+export function readyAddresses(json: string): string[] {
+  const slice = JSON.parse(json) as {
+    endpoints?: { addresses?: string[]; conditions?: { ready?: boolean } }[];
+  };
+  return (slice.endpoints ?? [])
+    .filter((e) => e.conditions?.ready !== false)
+    .flatMap((e) => e.addresses ?? []);
+}
+
 /** Ready addresses of the `default/kubernetes` and `kube-system/apiserver` slices, read on a master. */
 async function slices(i: HaProbeInput, master: ProbeNode) {
-  const jp = '{range .endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{" "}{end}';
   const s = script(
     'read the apiserver slices',
-    sh`${raw(KUBECTL)} -n ${UPDATER.source.namespace} get endpointslice ${UPDATER.source.name} -o ${`jsonpath=${jp}`}`,
-    raw('echo'),
-    sh`${raw(KUBECTL)} -n ${UPDATER.namespace} get endpointslice ${UPDATER.slice} -o ${`jsonpath=${jp}`}`,
-    raw('echo'),
+    sh`${raw(KUBECTL)} -n ${UPDATER.source.namespace} get endpointslice ${UPDATER.source.name} -o json`,
+    sh`echo ${SLICE_SPLIT}`,
+    sh`${raw(KUBECTL)} -n ${UPDATER.namespace} get endpointslice ${UPDATER.slice} -o json`,
   );
   const r = await runOn(i, master, s);
   if (r.error) return { error: r.error, live: [], routed: [] };
-  const [live = '', routed = ''] = r.out!.split('\n');
-  const words = (t: string) => t.trim().split(/\s+/).filter(Boolean);
-  return { live: words(live), routed: words(routed) };
+  try {
+    const [live = '', routed = ''] = r.out!.split(`${SLICE_SPLIT}\n`);
+    return { live: readyAddresses(live), routed: readyAddresses(routed) };
+  } catch (err) {
+    return { error: `unreadable slices: ${(err as Error).message}`, live: [], routed: [] };
+  }
 }
 
 export async function probeHa(i: HaProbeInput): Promise<HaHealth> {

@@ -137,7 +137,7 @@ describe('updater mode', () => {
       await kubectl('-n kube-system get deployment kubeon-apiserver-updater -o jsonpath={.spec.replicas}'),
     ).toBe('2');
     expect(
-      await kubectl("-n kube-system get role kubeon-apiserver-updater -o jsonpath='{.rules[*].verbs}'"),
+      await kubectl("-n kube-system get roles kubeon-apiserver-updater -o jsonpath='{.rules[*].verbs}'"),
     ).not.toContain('*');
     const slice = await kubectl(
       "-n kube-system get endpointslice apiserver -o jsonpath='{.endpoints[*].addresses[0]}'",
@@ -258,7 +258,9 @@ describe('external mode', () => {
       },
     );
     expect(start.code, start.stderr).toBe(0);
-    const stats = async () => haproxyServers(await sh(lab, w, "curl -fsS 'http://127.0.0.1:8404/stats;csv'"));
+    // Empty until haproxy listens.
+    const stats = async () =>
+      haproxyServers((await hostExec(lab, w, ['curl', '-fsS', 'http://127.0.0.1:8404/stats;csv'])).stdout);
     await until('all masters up', stats, (s) => [...s.values()].filter(Boolean).length === 3, 20_000);
     // One request every 100 ms for 20 s through 127.0.0.1:6443, verified against the cluster CA.
     const loop = hostExec(lab, w, requestLoop('https://127.0.0.1:6443/readyz', 20));

@@ -13,7 +13,7 @@ import { validateSpec } from '../../src/cluster/validate.js';
 import { KubeonError } from '../../src/core/errors.js';
 import type { Script } from '../../src/fleet/script.js';
 import { lbProbeScript, mastersSeen } from '../../src/ha/external.js';
-import { haproxyServers } from '../../src/ha/health-probe.js';
+import { haproxyServers, readyAddresses } from '../../src/ha/health-probe.js';
 import { haModeOf } from '../../src/ha/index.js';
 import type { CreateContext } from '../../src/phases/create/data.js';
 import { nodeComponents } from '../../src/render/inputs.js';
@@ -241,5 +241,19 @@ describe('haproxy stats', () => {
       ['m3', true],
     ]);
     expect(haproxyServers('curl: (7) Failed to connect').size).toBe(0);
+  });
+});
+
+describe('updater slices', () => {
+  it('reads the ready addresses of an EndpointSlice (ready unset counts as ready)', () => {
+    const slice = {
+      endpoints: [
+        { addresses: ['10.77.0.11'], conditions: { ready: true } },
+        { addresses: ['10.77.0.12'], conditions: { ready: false } },
+        { addresses: ['10.77.0.13'] },
+      ],
+    };
+    expect(readyAddresses(JSON.stringify(slice))).toEqual(['10.77.0.11', '10.77.0.13']);
+    expect(readyAddresses('{}')).toEqual([]);
   });
 });
