@@ -93,6 +93,15 @@ export const CLUSTER_FLAGS: readonly ClusterFlagDef[] = [
     kind: 'int',
   },
   {
+    key: 'lbServiceIp',
+    flag: '--lb-service-ip',
+    arg: '<ip>',
+    field: 'controlPlane.serviceIP',
+    help: 'updater mode: fixed ClusterIP of the apiserver Service (default service CIDR base + 2)',
+    group: 'Control plane and HA',
+    kind: 'string',
+  },
+  {
     key: 'lbDomain',
     flag: '--lb-domain',
     arg: '<name>',
@@ -255,6 +264,7 @@ export interface ClusterFlags extends NodeFlags {
   lbMode?: string;
   lbIp?: string;
   lbPort?: string;
+  lbServiceIp?: string;
   lbDomain?: string;
   svcCidr?: string;
   podCidr?: string;

@@ -98,7 +98,14 @@ export const ClusterSpecSchema = z
             'haproxy: a local haproxy static pod on every worker; updater: a Service IP kept by a controller; external: your LB at lbIp',
           ),
         lbIp: ipAddress.optional().describe('External load balancer address (sets mode external)'),
-        port: port.default(6443).describe('Port of the control-plane endpoint'),
+        port: port
+          .default(6443)
+          .describe('Port of the control-plane endpoint (other than 6443 only with an external LB)'),
+        serviceIP: ipAddress
+          .optional()
+          .describe(
+            'updater mode: fixed ClusterIP of Service kube-system/apiserver (default: service CIDR base + 2, e.g. 10.96.0.2); must lie in the first 16-256 addresses of the service CIDR',
+          ),
         certSANs: z.array(z.string()).default([]).describe('Extra names/IPs in the apiserver certificate'),
       })
       .strict()

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { badInput, type KubeonError } from '../core/errors.js';
 import { didYouMean, plural } from '../core/suggest.js';
+import { updaterServiceIp } from '../ha/updater/service-ip.js';
 import { validateClusterName } from './name.js';
 import { type Cidr, cidrContains, cidrsOverlap, ipFamily, parseCidr } from './net.js';
 import { SECRET_KEYS } from './redact.js';
@@ -260,6 +261,13 @@ export function validateSpec(
       'give --lb-ip ADDRESS (controlPlane.lbIp) and --lb-port if not 6443',
     );
   }
+  if (cp.port !== 6443 && cp.mode !== 'external') {
+    throw origin.fail(
+      'controlPlane.port',
+      `control-plane port ${cp.port} (${at('controlPlane.port')}) is only for an external load balancer: in ${cp.mode} mode workers reach the apiservers on 6443`,
+      'drop --lb-port, or give --lb-ip ADDRESS of a load balancer listening on that port',
+    );
+  }
   for (const san of cp.certSANs) {
     if (
       ipFamily(san) === 0 &&
@@ -276,6 +284,16 @@ export function validateSpec(
   const net = spec.network;
   const svc = validateCidr(net.serviceCIDR, 'network.serviceCIDR', origin);
   const pod = validateCidr(net.podCIDR, 'network.podCIDR', origin);
+  if (cp.serviceIP !== undefined) {
+    if (cp.mode !== 'updater') {
+      throw origin.fail(
+        'controlPlane.serviceIP',
+        `${at('controlPlane.serviceIP')} ${cp.serviceIP} is set but the HA mode (${at('controlPlane.mode')}) is ${cp.mode}`,
+        'drop it, or set the mode to updater (--lb-mode updater)',
+      );
+    }
+    updaterServiceIp(spec.network.serviceCIDR, cp.serviceIP);
+  }
   if ((svc.family === 4 && svc.bits < 12) || (svc.family === 6 && svc.bits < 108)) {
     throw origin.fail(
       'network.serviceCIDR',

@@ -1,7 +1,7 @@
 import type { Host } from '../cluster/host.js';
 import { raw, script, sh } from '../fleet/script.js';
-import { type CreateContext, renderInput, runEach, workers } from '../phases/create/data.js';
-import type { RenderedFile } from '../phases/phase.js';
+import { type CreateContext, type CreateData, renderInput, runEach, workers } from '../phases/create/data.js';
+import type { Phase, RenderedFile } from '../phases/phase.js';
 import { putFiles } from '../render/files.js';
 import {
   HAPROXY_CONFIG,
@@ -52,30 +52,33 @@ async function switchToLocal(ctx: CreateContext, hosts: Host[]) {
   return [...waited.filter((r) => r.error), ...switched];
 }
 
+const placePhase: Phase<CreateData> = {
+  id: 'haproxy',
+  title: 'place the haproxy static pod on workers',
+  nodes: workers,
+  plan: (_ctx, h) => (h ? [`write ${HAPROXY_CONFIG} and ${HAPROXY_MANIFEST} (backends: the masters)`] : []),
+  files,
+  run: (ctx, hosts) =>
+    runEach(ctx, hosts, (h) => script('place the haproxy static pod', ...putFiles(files(ctx, h)))),
+};
+
+const switchPhase: Phase<CreateData> = {
+  id: 'haproxy-switch',
+  title: 'point workers at their local haproxy',
+  nodes: workers,
+  plan: (ctx, h) =>
+    h ? [`wait for haproxy on ${LOCAL}, then resolve ${ctx.spec.controlPlane.endpoint} to ${LOCAL}`] : [],
+  run: switchToLocal,
+};
+
 export const haproxyMode: HaMode = {
   id: 'haproxy',
   finalResolve: (_ctx, host) => (host.node.role === 'master' ? host.node.ip : LOCAL),
-  beforeWorkerJoin: [
-    {
-      id: 'haproxy',
-      title: 'place the haproxy static pod on workers',
-      nodes: workers,
-      plan: (_ctx, h) =>
-        h ? [`write ${HAPROXY_CONFIG} and ${HAPROXY_MANIFEST} (backends: the masters)`] : [],
-      files,
-      run: (ctx, hosts) =>
-        runEach(ctx, hosts, (h) => script('place the haproxy static pod', ...putFiles(files(ctx, h)))),
-    },
-  ],
-  afterWorkerJoin: [
-    {
-      id: 'haproxy-switch',
-      title: 'point workers at their local haproxy',
-      nodes: workers,
-      plan: (ctx, h) =>
-        h ? [`wait for haproxy on ${LOCAL}, then resolve ${ctx.spec.controlPlane.endpoint} to ${LOCAL}`] : [],
-      run: switchToLocal,
-    },
-  ],
+  afterInit: [],
+  beforeWorkerJoin: [placePhase],
+  afterWorkerJoin: [switchPhase],
+  // A new master list is a new config (the kubelet restarts the pod on its hash); from one master,
+  // this installs the mode: the pods, then the switch to 127.0.0.1 once they answer.
+  mastersChanged: [placePhase, switchPhase],
   files,
 };

@@ -1,8 +1,9 @@
 import type { ClusterSpec } from '../cluster/spec.js';
-import { notImplemented } from '../core/errors.js';
+import { externalMode } from './external.js';
 import { haproxyMode } from './haproxy.js';
 import type { HaMode } from './mode.js';
 import { noneMode } from './none.js';
+import { updaterMode } from './updater/mode.js';
 
 /** The HA mode of a spec: none with one master, else the spec's mode. */
 export function haModeOf(spec: ClusterSpec): HaMode {
@@ -11,8 +12,8 @@ export function haModeOf(spec: ClusterSpec): HaMode {
     case 'haproxy':
       return haproxyMode;
     case 'external':
+      return externalMode;
     case 'updater':
-      // Slots for the HA issue: each is one more HaMode, nothing in create changes.
-      throw notImplemented(`control-plane mode "${spec.controlPlane.mode}"`);
+      return updaterMode;
   }
 }

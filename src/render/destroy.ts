@@ -1,4 +1,5 @@
 import { raw, type Script, script, sh } from '../fleet/script.js';
+import { bootRemoveLines } from '../ha/updater/boot.js';
 import { NODE_STATE_DIR, WARN } from './files.js';
 import { HAPROXY_MANIFEST } from './haproxy.js';
 import { hostsRemoveLines } from './hosts.js';
@@ -58,6 +59,8 @@ export function destroyScript(input: Pick<RenderInput, 'spec' | 'version'>): Scr
     raw('if command -v kubeadm >/dev/null 2>&1 && [ -d /etc/kubernetes ]; then'),
     sh`  kubeadm reset -f --cri-socket ${CRI_SOCKET} || warn "kubeadm reset failed; removing the files anyway"`,
     raw('fi'),
+    // The updater mode's boot unit and waiter (src/ha/updater/boot.ts), gone before /opt/kubeon is.
+    ...bootRemoveLines(name),
     raw('for u in kubelet containerd; do'),
     raw('  systemctl disable --now "$u" 2>/dev/null || true'),
     raw('done'),

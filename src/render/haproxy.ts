@@ -13,6 +13,8 @@ export const HAPROXY_CONFIG = `${HAPROXY_DIR}/haproxy.cfg`;
 export const HAPROXY_MANIFEST = '/etc/kubernetes/manifests/local-haproxy.yaml';
 /** The pod's probe endpoint; a port no Kubernetes component uses. */
 export const HAPROXY_HEALTH_PORT = 8404;
+/** haproxy's stats page on the same loopback port; `;csv` appended gives one line per server. */
+export const HAPROXY_STATS_PATH = '/stats';
 /** Where the official image looks for its configuration. */
 const CONTAINER_CONFIG_DIR = '/usr/local/etc/haproxy';
 /** The port the API servers listen on (kubeadm's localAPIEndpoint.bindPort). */
@@ -50,6 +52,9 @@ frontend health
   mode http
   bind 127.0.0.1:${HAPROXY_HEALTH_PORT}
   monitor-uri /healthz
+  # Read-only server states on loopback, for kubeon info (/stats;csv).
+  stats enable
+  stats uri ${HAPROXY_STATS_PATH}
 
 frontend kube-apiserver
   bind 127.0.0.1:${input.spec.controlPlane.port}

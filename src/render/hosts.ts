@@ -66,11 +66,17 @@ export function hostsBlockScript(
   entries: readonly HostsEntry[],
   file: string = HOSTS_FILE,
 ): Script {
+  return script(`set the /etc/hosts block of ${cluster}`, ...hostsBlockLines(cluster, entries, file));
+}
+
+/** The rewrite as lines for a larger script. */
+export function hostsBlockLines(
+  cluster: string,
+  entries: readonly HostsEntry[],
+  file: string = HOSTS_FILE,
+): ShellFragment[] {
   const { begin, end } = marks(cluster);
-  return script(
-    `set the /etc/hosts block of ${cluster}`,
-    ...rewriteHosts(begin, end, hostsBlock(cluster, entries), file),
-  );
+  return rewriteHosts(begin, end, hostsBlock(cluster, entries), file);
 }
 
 export function hostsRemoveScript(cluster: string, file: string = HOSTS_FILE): Script {

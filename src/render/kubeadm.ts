@@ -116,6 +116,13 @@ export interface KubeProxyOptions {
   ipvsExcludeCIDRs?: readonly string[];
 }
 
+/** An external LB address may sit on the nodes' own links (keepalived): kube-proxy must not clean it up. */
+function ipvsExclude(input: RenderInput, opts: KubeProxyOptions): string[] {
+  const lb = input.spec.controlPlane.lbIp;
+  const own = lb ? [`${lb}/${lb.includes(':') ? 128 : 32}`] : [];
+  return [...new Set([...own, ...(opts.ipvsExcludeCIDRs ?? [])])];
+}
+
 function kubeProxyConfiguration(input: RenderInput, opts: KubeProxyOptions): Doc {
   const ipvs = input.spec.network.proxyMode === 'ipvs';
   return {
@@ -124,7 +131,7 @@ function kubeProxyConfiguration(input: RenderInput, opts: KubeProxyOptions): Doc
     mode: input.spec.network.proxyMode,
     clusterCIDR: input.spec.network.podCIDR,
     // strictARP lets a load balancer announce service addresses without kube-ipvs0 answering for them.
-    ...(ipvs ? { ipvs: { strictARP: true, excludeCIDRs: [...(opts.ipvsExcludeCIDRs ?? [])] } } : {}),
+    ...(ipvs ? { ipvs: { strictARP: true, excludeCIDRs: ipvsExclude(input, opts) } } : {}),
   };
 }
 

@@ -138,8 +138,11 @@ describe('CIDRs', () => {
 
 describe('control-plane endpoint', () => {
   it('accepts lb ports in range', () => {
-    expect(validateSpec(base({ controlPlane: { port: 8443 } })).spec.controlPlane.port).toBe(8443);
+    const lb = { mode: 'external' as const, lbIp: '192.0.2.100', port: 8443 };
+    expect(validateSpec(base({ controlPlane: lb })).spec.controlPlane.port).toBe(8443);
   });
+  it('refuses another port without an external load balancer', () =>
+    rejects(base({ controlPlane: { port: 8443 } }), 'only for an external load balancer'));
   it.each([0, 65536, 70000])('rejects lb port %i', (port) =>
     rejects(base({ controlPlane: { port } }), String(port)),
   );

@@ -43,7 +43,7 @@ describe('apiserver-updater boot script and unit', () => {
       masters: ['10.0.0.11', '$(id)'],
     });
     expect(text).toContain("MASTERS=(10.0.0.11 '$(id)')");
-    expect(text).toContain(`BEGIN='# BEGIN kubeon x'\\''; rm -rf /; '\\'' apiserver'`);
+    expect(text).toContain(`BEGIN='# BEGIN kubeon x'\\''; rm -rf /; '\\'''`);
   });
 
   it('renders the unit (golden): a oneshot before kubelet.service that systemd-analyze accepts', async () => {

@@ -65,12 +65,12 @@ describe('updater health', () => {
     const hosts = [
       '127.0.0.1 localhost',
       '10.0.0.99 apiserver.cluster.local',
-      '# BEGIN kubeon other apiserver',
+      '# BEGIN kubeon other',
       '10.0.0.98 apiserver.cluster.local',
-      '# END kubeon other apiserver',
-      '# BEGIN kubeon prod apiserver',
+      '# END kubeon other',
+      '# BEGIN kubeon prod',
       '10.96.0.2 apiserver.cluster.local',
-      '# END kubeon prod apiserver',
+      '# END kubeon prod',
       '',
     ].join('\n');
     expect(hostsBlockAddress(hosts, 'prod', 'apiserver.cluster.local')).toBe('10.96.0.2');

@@ -1,4 +1,4 @@
-import { sh } from '../../fleet/script.js';
+import { type ShellFragment, sh } from '../../fleet/script.js';
 
 /**
  * The worker side of the updater mode. Workers reach the control plane through the updater Service's
@@ -10,6 +10,7 @@ import { sh } from '../../fleet/script.js';
 
 export const BOOT_SCRIPT_PATH = '/opt/kubeon/apiserver-startup.sh';
 export const BOOT_UNIT = 'kubeon-apiserver-startup.service';
+export const BOOT_UNIT_PATH = `/etc/systemd/system/${BOOT_UNIT}`;
 
 export interface BootScriptInput {
   /** Cluster name: it marks the hosts block, so two clusters' blocks never touch. */
@@ -26,9 +27,12 @@ export interface BootScriptInput {
   waitSeconds?: number;
 }
 
-/** The marker lines of the cluster's hosts block for its endpoint. */
+/**
+ * The marker lines of the cluster's hosts block: the same block create writes (src/render/hosts.ts),
+ * so a worker has one entry for the endpoint, whoever wrote it last, and destroy removes it.
+ */
 export function hostsMarkers(cluster: string): { begin: string; end: string } {
-  return { begin: `# BEGIN kubeon ${cluster} apiserver`, end: `# END kubeon ${cluster} apiserver` };
+  return { begin: `# BEGIN kubeon ${cluster}`, end: `# END kubeon ${cluster}` };
 }
 
 /** The transient unit the boot script starts to wait for the Service IP. */
@@ -202,4 +206,13 @@ TimeoutStartSec=60
 [Install]
 WantedBy=multi-user.target kubelet.service
 `;
+}
+
+/** Stops the waiter and the boot unit and removes their files (destroy, or a cluster down to one master). */
+export function bootRemoveLines(cluster: string): ShellFragment[] {
+  return [
+    sh`systemctl stop ${waitUnit(cluster)} 2>/dev/null || true`,
+    sh`systemctl disable --now ${BOOT_UNIT} 2>/dev/null || true`,
+    sh`rm -f -- ${BOOT_SCRIPT_PATH} ${BOOT_UNIT_PATH}`,
+  ];
 }

@@ -25,6 +25,7 @@ export function createPhases(ha: HaMode): Phase<CreateData>[] {
     pkiPhase,
     endpointPhase,
     initPhase,
+    ...ha.afterInit,
     joinMastersPhase,
     ...ha.beforeWorkerJoin,
     joinWorkersPhase,

@@ -89,9 +89,12 @@ export const pkiPhase: Phase<CreateData> = {
 /**
  * Where the endpoint name resolves on a node before it joins: a master resolves it to the first
  * master until its own API server runs (a joining master must not point at itself), every other
- * node to a live master too; the HA mode moves them to their final address later.
+ * node to a live master too; the HA mode moves them to their final address later. A mode may fix
+ * the address from the start (external: the load balancer).
  */
 export function joinResolve(ctx: CreateContext, h: Host): string {
+  const fixed = ctx.data.ha.joinResolve?.(ctx, h);
+  if (fixed !== undefined) return fixed;
   return h.node.name === firstMaster(ctx).node.name ? h.node.ip : firstMaster(ctx).node.ip;
 }
 

@@ -10,8 +10,8 @@ MASTERS=(10.0.0.11 10.0.0.12 10.0.0.13)
 POLL_SECONDS=5
 WAIT_SECONDS=3600
 WAIT_UNIT=kubeon-apiserver-wait-prod.service
-BEGIN='# BEGIN kubeon prod apiserver'
-END='# END kubeon prod apiserver'
+BEGIN='# BEGIN kubeon prod'
+END='# END kubeon prod'
 
 HOSTS_FILE=/etc/hosts
 LOCK_FILE=/run/lock/kubeon-apiserver-hosts.lock

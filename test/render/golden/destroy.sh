@@ -13,6 +13,9 @@ fi
 if command -v kubeadm >/dev/null 2>&1 && [ -d /etc/kubernetes ]; then
   kubeadm reset -f --cri-socket unix:///run/containerd/containerd.sock || warn "kubeadm reset failed; removing the files anyway"
 fi
+systemctl stop kubeon-apiserver-wait-prod.service 2>/dev/null || true
+systemctl disable --now kubeon-apiserver-startup.service 2>/dev/null || true
+rm -f -- /opt/kubeon/apiserver-startup.sh /etc/systemd/system/kubeon-apiserver-startup.service
 for u in kubelet containerd; do
   systemctl disable --now "$u" 2>/dev/null || true
 done
