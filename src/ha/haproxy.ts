@@ -1,6 +1,6 @@
 import type { Host } from '../cluster/host.js';
 import { raw, script, sh } from '../fleet/script.js';
-import { type CreateContext, renderInput, runEach, workers } from '../phases/create/data.js';
+import { type CreateContext, existing, renderInput, runEach, workers } from '../phases/create/data.js';
 import type { RenderedFile } from '../phases/phase.js';
 import { putFiles } from '../render/files.js';
 import {
@@ -44,6 +44,9 @@ function waitScript(ctx: CreateContext) {
   );
 }
 
+const place = (ctx: CreateContext, hosts: Host[]) =>
+  runEach(ctx, hosts, (h) => script('place the haproxy static pod', ...putFiles(files(ctx, h))));
+
 async function switchToLocal(ctx: CreateContext, hosts: Host[]) {
   const waited = await runEach(ctx, hosts, () => waitScript(ctx), 180_000);
   const ready = hosts.filter((_, i) => !waited[i]!.error);
@@ -63,8 +66,7 @@ export const haproxyMode: HaMode = {
       plan: (_ctx, h) =>
         h ? [`write ${HAPROXY_CONFIG} and ${HAPROXY_MANIFEST} (backends: the masters)`] : [],
       files,
-      run: (ctx, hosts) =>
-        runEach(ctx, hosts, (h) => script('place the haproxy static pod', ...putFiles(files(ctx, h)))),
+      run: place,
     },
   ],
   afterWorkerJoin: [
@@ -75,6 +77,28 @@ export const haproxyMode: HaMode = {
       plan: (ctx, h) =>
         h ? [`wait for haproxy on ${LOCAL}, then resolve ${ctx.spec.controlPlane.endpoint} to ${LOCAL}`] : [],
       run: switchToLocal,
+    },
+  ],
+  mastersChanged: [
+    {
+      id: 'haproxy-refresh',
+      title: "rewrite the existing workers' haproxy for the new set of masters",
+      nodes: (ctx) => existing(ctx).filter((h) => h.node.role === 'worker'),
+      plan: (ctx, h) =>
+        h
+          ? [
+              `rewrite ${HAPROXY_CONFIG} (backends: ${renderInput(ctx, h).masters.map((m) => m.name).join(', ')}); the manifest's config hash restarts the pod; ${ctx.spec.controlPlane.endpoint} -> ${LOCAL}`,
+            ]
+          : [],
+      files,
+      async run(ctx, hosts) {
+        const placed = await place(ctx, hosts);
+        const switched = await switchToLocal(
+          ctx,
+          hosts.filter((_, i) => !placed[i]!.error),
+        );
+        return [...placed.filter((r) => r.error), ...switched];
+      },
     },
   ],
   files,

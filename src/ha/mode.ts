@@ -15,6 +15,8 @@ export interface HaMode {
   beforeWorkerJoin: Phase<CreateData>[];
   /** Phases that run after the workers joined (e.g. switching them to their local proxy). */
   afterWorkerJoin: Phase<CreateData>[];
+  /** Phases run over the existing nodes after the set of masters changed (add/del): bring each node's view of the endpoint up to date. ctx.spec holds the new master list. */
+  mastersChanged: Phase<CreateData>[];
   /** Files the mode places on a node (for `--render-dir`). */
   files(ctx: CreateContext, host: Host): RenderedFile[];
 }

@@ -145,7 +145,8 @@ async function joinSecrets(ctx: CreateContext, forMaster: boolean) {
 export const joinMastersPhase: Phase<CreateData> = {
   id: 'join-masters',
   title: 'join the other masters, one at a time',
-  nodes: (ctx) => masters(ctx).slice(1),
+  // In create the first master inits; in add every new master joins through an existing one.
+  nodes: (ctx) => masters(ctx).filter((h) => h !== firstMaster(ctx)),
   batch: 1,
   done: (ctx, hosts) => nodesWithFiles(ctx, hosts, MASTER_DONE),
   plan: (ctx, h) =>
