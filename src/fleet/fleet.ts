@@ -194,6 +194,21 @@ export class Fleet {
     );
   }
 
+  /**
+   * A TCP stream to `host:port` as node `t` sees it: a direct-tcpip channel on the node's SSH
+   * connection (an SSH tunnel), so kubeon reaches what listens only on a node's loopback (etcd's
+   * client port, the local apiserver) without opening any port.
+   */
+  async tunnel(
+    t: FleetTarget,
+    host: string,
+    port: number,
+    timeoutMs = this.connectOpts.connectTimeoutMs,
+  ): Promise<Duplex> {
+    const conn = await this.connection(t);
+    return conn.forward(host, port, timeoutMs);
+  }
+
   private key(t: FleetTarget): string {
     return `${t.name}\0${t.user}@${t.host}:${t.port}`;
   }
