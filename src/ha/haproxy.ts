@@ -87,7 +87,11 @@ export const haproxyMode: HaMode = {
       plan: (ctx, h) =>
         h
           ? [
-              `rewrite ${HAPROXY_CONFIG} (backends: ${renderInput(ctx, h).masters.map((m) => m.name).join(', ')}); the manifest's config hash restarts the pod; ${ctx.spec.controlPlane.endpoint} -> ${LOCAL}`,
+              `rewrite ${HAPROXY_CONFIG} (backends: ${renderInput(ctx, h)
+                .masters.map((m) => m.name)
+                .join(
+                  ', ',
+                )}); the manifest's config hash restarts the pod; ${ctx.spec.controlPlane.endpoint} -> ${LOCAL}`,
             ]
           : [],
       files,

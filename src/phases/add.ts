@@ -6,12 +6,12 @@ import { plural } from '../core/suggest.js';
 import type { FleetSettings } from '../fleet/cluster.js';
 import { haModeOf } from '../ha/index.js';
 import { openSession } from '../session/session.js';
+import type { CreateData } from './create/data.js';
 import { addPhases } from './create/index.js';
 import { type CreateHost, contextFor, storeFacts } from './create/run.js';
 import { storedHosts } from './destroy.js';
 import { Journal } from './journal.js';
 import type { Phase } from './phase.js';
-import type { CreateData } from './create/data.js';
 import { failureSummary, runPhases } from './runner.js';
 
 /**
@@ -124,7 +124,9 @@ export async function addNodes(host: CreateHost, req: AddRequest): Promise<void>
       );
     }
     if (dry) {
-      host.info(`dry run: ${plural(install.length, 'node')} would be added to "${spec.name}"; nothing was changed`);
+      host.info(
+        `dry run: ${plural(install.length, 'node')} would be added to "${spec.name}"; nothing was changed`,
+      );
       return;
     }
     const ms = spec.masters.length;

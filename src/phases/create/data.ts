@@ -131,6 +131,16 @@ export async function runEach(
   );
 }
 
+/** A failure thrown by `runOn` (or any error) as the result of host `h`. */
+export function failedResult(h: Host, err: unknown): NodeResult {
+  const e = err as Error & { failure?: NodeResult['error']; tail?: string };
+  return {
+    node: h.node.name,
+    error: e.failure ?? { kind: 'failed', message: e.message },
+    ...(e.tail ? { tail: e.tail } : {}),
+  };
+}
+
 /** Runs one script on one host and returns its stdout, throwing a node failure as an Error. */
 export async function runOn(ctx: CreateContext, host: Host, s: Script, timeoutMs?: number): Promise<string> {
   const [r] = await ctx.fleet.run([host.target], s, {

@@ -93,7 +93,11 @@ export function contextFor(
 }
 
 /** Stores what first contact learnt: node names in cluster.yaml, facts in the journal. */
-export async function storeFacts(host: CreateHost, ctx: PhaseContext<CreateData>, journal: Journal): Promise<void> {
+export async function storeFacts(
+  host: CreateHost,
+  ctx: PhaseContext<CreateData>,
+  journal: Journal,
+): Promise<void> {
   const named = structuredClone(ctx.spec);
   const byIp = new Map(ctx.hosts.map((h) => [h.node.ip, h]));
   for (const n of [...named.masters, ...named.workers]) {
