@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { clusterNodes } from '../../cluster/nodes.js';
-import { parseSelector, selectNodes } from '../../cluster/selectors.js';
+import { parseTarget, selectNodes } from '../../cluster/selectors.js';
 import { badInput } from '../../core/errors.js';
 import { nodeName } from '../../fleet/cluster.js';
 import { type ContextFactory, sessionHost } from '../context.js';
@@ -17,7 +17,7 @@ interface DelOptions extends FleetFlagValues {
 
 const EXAMPLES = `
 Examples:
-  kubeon del prod w7                 # the seventh worker
+  kubeon del prod w7                 # the seventh worker (or: kubeon del prod@w7)
   kubeon del prod name=node-a,node-b
   kubeon del prod ip=192.0.2.13 --yes
   kubeon del prod cp3 --force        # a dead master: out of etcd and the API, no SSH to it
@@ -27,8 +27,8 @@ export function delCommand(makeCtx: ContextFactory): Command {
   const cmd = new Command('del')
     .alias('delete')
     .description('drain nodes and remove them from the cluster and etcd, reset and clean them')
-    .argument('<name>', 'cluster name')
-    .argument('<selector>', 'nodes to remove: w3, cp2, a node name or address, name=a,b, ip=x,y')
+    .argument('<target>', 'NAME@SELECTOR, or the cluster name followed by the selector')
+    .argument('[selector]', 'nodes to remove: w3, cp2, a node name or address, name=a,b, ip=x,y')
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(
       new Option('--drain-timeout <duration>', 'give up draining a node after this long').default('300s'),
@@ -37,13 +37,20 @@ export function delCommand(makeCtx: ContextFactory): Command {
     .option('--force', 'the nodes are dead: remove them from etcd and the cluster without SSH to them')
     .addHelpText('after', EXAMPLES);
   addFleetFlags(cmd);
-  cmd.action(async (name: string, selector: string, opts: DelOptions, command: Command) => {
+  cmd.action(async (target: string, sel: string | undefined, opts: DelOptions, command: Command) => {
     const ctx = makeCtx(command);
+    if (target.includes('@') === (sel !== undefined))
+      throw badInput(
+        `"${[target, sel].filter(Boolean).join(' ')}" does not say which nodes to remove`,
+        'write kubeon del NAME SELECTOR or kubeon del NAME@SELECTOR, e.g. kubeon del prod w3',
+      );
+    const parsed = parseTarget(sel === undefined ? target : `${target}@${sel}`, await ctx.store.current());
+    const { cluster: name, selector } = parsed;
     await ctx.store.requireCluster(name);
     const drainTimeoutS = Math.ceil(parseDuration(opts.drainTimeout, '--drain-timeout') / 1000);
     const [spec, state] = await Promise.all([ctx.store.readSpec(name), ctx.store.readState(name)]);
     const named = clusterNodes(spec).map((n) => ({ ...n, name: nodeName(n, state) }));
-    const picked = selectNodes(named, parseSelector(selector), selector);
+    const picked = selectNodes(named, parsed.terms, selector);
     const { delNodes } = await import('../../phases/del.js');
     await delNodes(
       { ...sessionHost(ctx), info: (m) => ctx.out.info(m), reporter: () => reporterFor(ctx) },
