@@ -27,9 +27,10 @@ import { failureSummary, runPhases } from './runner.js';
 /**
  * `kubeon del NAME SEL`: checked first (never the last master, never below etcd's quorum, every
  * node reachable unless `--force`), confirmed, then per node: cordon and drain, the etcd member
- * removed through the etcd API by its ID and checked gone, the Node object deleted, `kubeadm reset`
- * and the clean-up destroy does; then the nodes leave cluster.yaml and the journal, and the HA mode
- * brings the remaining nodes up to date with the new set of masters. Every step is idempotent, so a
+ * removed through the etcd API by its ID and checked gone, `kubeadm reset` and the clean-up destroy
+ * does, the Node object deleted (after the reset: a running kubelet registers its Node again); then
+ * the nodes leave cluster.yaml and the journal, and the HA mode brings the remaining nodes up to date
+ * with the new set of masters. Every step is idempotent, so a
  * run that stops is continued by running the same command again.
  */
 
@@ -66,13 +67,23 @@ function oneByOne(step: (ctx: CreateContext, h: Host) => Promise<void>) {
   };
 }
 
+/**
+ * Retries an API call a few times: right after a membership change, or on a loaded machine, the
+ * apiserver behind the endpoint can miss one client timeout, and every call here is safe to repeat.
+ */
+const RETRY = raw(
+  'retry() { for i in 1 2 3 4 5; do "$@" && return 0; echo "retrying: $1 $2 $3" >&2; sleep 3; done; return 1; }',
+);
+
 export function drainScript(node: string, timeoutS: number, force: boolean) {
   return script(
     `drain ${node}`,
+    RETRY,
     sh`n=${node}`,
-    raw(`if ${KUBECTL} get node "$n" -o name >/dev/null 2>&1; then`),
-    raw(`  ${KUBECTL} cordon "$n"`),
-    sh`  ${raw(KUBECTL)} drain "$n" --ignore-daemonsets --delete-emptydir-data ${`--timeout=${timeoutS}s`}${raw(force ? ' --force' : '')}`,
+    raw(`nodes=$(retry ${KUBECTL} get nodes -o name)`),
+    raw('if printf \'%s\\n\' "$nodes" | grep -qxF -- "node/$n"; then'),
+    raw(`  retry ${KUBECTL} cordon "$n"`),
+    sh`  retry ${raw(KUBECTL)} drain "$n" --ignore-daemonsets --delete-emptydir-data ${`--timeout=${timeoutS}s`}${raw(force ? ' --force' : '')}`,
     raw('else'),
     raw('  echo "node $n is not registered: nothing to drain"'),
     raw('fi'),
@@ -80,7 +91,11 @@ export function drainScript(node: string, timeoutS: number, force: boolean) {
 }
 
 export function deleteNodeScript(names: string[]) {
-  return script('delete the Node objects', sh`${raw(KUBECTL)} delete node --ignore-not-found ${names}`);
+  return script(
+    'delete the Node objects',
+    RETRY,
+    sh`retry ${raw(KUBECTL)} delete node --ignore-not-found ${names}`,
+  );
 }
 
 interface DelParts {
@@ -132,6 +147,19 @@ function delPhases(p: DelParts, newSpec: ClusterSpec): Phase<CreateData>[] {
       }),
     },
     {
+      id: 'reset',
+      title: 'kubeadm reset and clean the nodes',
+      nodes: reachable,
+      plan: (_ctx, h) => (h ? ['kubeadm reset, then remove what kubeon installed, as destroy does'] : []),
+      run: (ctx, hosts) =>
+        runEach(
+          ctx,
+          hosts,
+          () => destroyScript({ spec: ctx.spec, version: ctx.data.version.version }),
+          RESET_TIMEOUT_MS,
+        ),
+    },
+    {
       id: 'delete-node',
       title: 'delete the Node objects',
       nodes: () => removing,
@@ -144,19 +172,6 @@ function delPhases(p: DelParts, newSpec: ClusterSpec): Phase<CreateData>[] {
           return hosts.map((h) => failedResult(h, err));
         }
       },
-    },
-    {
-      id: 'reset',
-      title: 'kubeadm reset and clean the nodes',
-      nodes: reachable,
-      plan: (_ctx, h) => (h ? ['kubeadm reset, then remove what kubeon installed, as destroy does'] : []),
-      run: (ctx, hosts) =>
-        runEach(
-          ctx,
-          hosts,
-          () => destroyScript({ spec: ctx.spec, version: ctx.data.version.version }),
-          RESET_TIMEOUT_MS,
-        ),
     },
     {
       id: 'forget-nodes',
