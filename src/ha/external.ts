@@ -1,9 +1,16 @@
 import { ipFamily, ipToBigInt } from '../cluster/net.js';
 import { KubeonError } from '../core/errors.js';
 import { raw, script, sh } from '../fleet/script.js';
-import { type CreateContext, type CreateData, firstMaster, masters, runOn } from '../phases/create/data.js';
+import {
+  allMasters,
+  type CreateContext,
+  type CreateData,
+  firstMaster,
+  runOn,
+} from '../phases/create/data.js';
 import type { Phase } from '../phases/phase.js';
 import type { HaMode } from './mode.js';
+import { onExisting } from './refresh.js';
 
 /**
  * external mode (`--lb-ip X [--lb-port P]`): the user's load balancer at X:P forwards to every
@@ -78,7 +85,7 @@ async function checkLb(ctx: CreateContext, wanted: { name: string; ip: string }[
     const out = await runOn(
       ctx,
       firstMaster(ctx),
-      lbProbeScript(lb, ctx.spec.controlPlane.endpoint, 3 * masters(ctx).length),
+      lbProbeScript(lb, ctx.spec.controlPlane.endpoint, 3 * allMasters(ctx).length),
     );
     fails += out.split('\n').filter((l) => l === 'fail').length;
     for (const ip of mastersSeen(out, [...missing.keys()])) missing.delete(ip);
@@ -90,7 +97,7 @@ async function checkLb(ctx: CreateContext, wanted: { name: string; ip: string }[
   throw new KubeonError(
     `the load balancer ${hostPort(lb.ip, lb.port)} does not reach ${names}${fails ? `; ${fails} TLS handshakes through it failed or were not from this cluster's apiservers` : ''}`,
     {
-      hint: `make ${hostPort(lb.ip, lb.port)} forward TCP to port ${APISERVER_PORT} of every master (${masters(
+      hint: `make ${hostPort(lb.ip, lb.port)} forward TCP to port ${APISERVER_PORT} of every master (${allMasters(
         ctx,
       )
         .map((m) => m.node.ip)
@@ -119,7 +126,7 @@ export const lbCheckPhase: Phase<CreateData> = {
   always: true,
   plan: (ctx) => [`TLS through ${hostPort(lbOf(ctx).ip, lbOf(ctx).port)} reaches every master's 6443`],
   async run(ctx) {
-    await checkLb(ctx, masters(ctx).map(nodeOf), 90_000);
+    await checkLb(ctx, allMasters(ctx).map(nodeOf), 90_000);
     return [];
   },
 };
@@ -132,6 +139,6 @@ export const externalMode: HaMode = {
   beforeWorkerJoin: [lbCheckPhase],
   afterWorkerJoin: [],
   // Nodes already resolve the name to the LB; what changes is the LB's pool, which is the user's.
-  mastersChanged: [lbCheckPhase],
+  mastersChanged: [onExisting(lbCheckPhase, 'lb-recheck')],
   files: () => [],
 };

@@ -12,6 +12,7 @@ import {
 } from '../render/haproxy.js';
 import { hostsBlockScript } from '../render/hosts.js';
 import type { HaMode } from './mode.js';
+import { onExisting } from './refresh.js';
 
 /**
  * haproxy mode (default with more than one master): a static pod of the official haproxy image on
@@ -79,6 +80,9 @@ export const haproxyMode: HaMode = {
   afterWorkerJoin: [switchPhase],
   // A new master list is a new config (the kubelet restarts the pod on its hash); from one master,
   // this installs the mode: the pods, then the switch to 127.0.0.1 once they answer.
-  mastersChanged: [placePhase, switchPhase],
+  mastersChanged: [
+    onExisting(placePhase, 'haproxy-refresh'),
+    onExisting(switchPhase, 'haproxy-refresh-switch'),
+  ],
   files,
 };

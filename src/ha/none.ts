@@ -1,5 +1,5 @@
 import { raw, script, sh } from '../fleet/script.js';
-import { type CreateData, firstMaster, runEach, runOn, workers } from '../phases/create/data.js';
+import { type CreateData, existing, firstMaster, runEach, runOn } from '../phases/create/data.js';
 import type { Phase } from '../phases/phase.js';
 import { HAPROXY_DIR, HAPROXY_MANIFEST } from '../render/haproxy.js';
 import { hostsBlockLines } from '../render/hosts.js';
@@ -18,7 +18,7 @@ const KUBECTL = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
 const workersToMaster: Phase<CreateData> = {
   id: 'ha-none-workers',
   title: 'point workers at the only master',
-  nodes: workers,
+  nodes: (ctx) => existing(ctx).filter((h) => h.node.role === 'worker'),
   plan: (ctx, h) =>
     h
       ? [

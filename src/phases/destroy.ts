@@ -82,7 +82,8 @@ export const destroyPhases: Phase<DestroyData>[] = [
   },
 ];
 
-function hostsOf(
+/** The stored nodes as hosts, named and with the facts the journal kept (unverified). */
+export function storedHosts(
   spec: ClusterSpec,
   state: Awaited<ReturnType<SessionHost['store']['readState']>>,
   env: NodeJS.ProcessEnv,
@@ -100,7 +101,7 @@ export async function destroyCluster(host: DestroyHost, req: DestroyRequest): Pr
   const state = await host.store.readState(req.name);
   // Facts, preflight and fetching change no node: a cluster with nothing else journaled has nothing to clean.
   const installed = (state?.journal ?? []).some((e) => !READ_ONLY.has(e.phase));
-  const hosts = hostsOf(spec, state, host.env);
+  const hosts = storedHosts(spec, state, host.env);
   const session = await openSession(host, spec, {
     command: 'destroy',
     settings: req.settings,

@@ -114,6 +114,12 @@ export class Journal {
     this.state.journal = this.state.journal.filter((e) => e.phase !== phase);
   }
 
+  /** Forgets a node that left the cluster: its entries (by name, and add's by address) and facts. */
+  forgetNode(name: string, ip: string): void {
+    this.state.journal = this.state.journal.filter((e) => e.node !== name && e.node !== ip);
+    delete this.state.nodes[ip];
+  }
+
   setStatus(status: ClusterStatus): void {
     this.state.status = status;
   }

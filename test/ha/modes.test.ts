@@ -37,7 +37,8 @@ function spec(extra: Partial<ClusterSpecInput> & { masters?: typeof M } = {}) {
 }
 
 /** A create context with what the HA phases read, and a fleet that records the scripts it is given. */
-function ctxFor(s: ReturnType<typeof spec>) {
+/** `mastersChanged`: as add and del run it, the cluster's nodes are all existing, none installed. */
+function ctxFor(s: ReturnType<typeof spec>, mastersChanged = false) {
   const version = checkVersionSupported(s.version);
   const hosts = clusterNodes(s).map(
     (node) =>
@@ -57,9 +58,10 @@ function ctxFor(s: ReturnType<typeof spec>) {
   };
   const ctx = {
     spec: s,
-    hosts,
+    hosts: mastersChanged ? [] : hosts,
     fleet,
     data: {
+      ...(mastersChanged ? { existing: hosts } : {}),
       version,
       settings: {},
       ha: haModeOf(s),
@@ -143,8 +145,8 @@ describe('HA modes', () => {
       controlPlane: { mode: 'updater', serviceIP: '10.96.0.7' },
       masters: [M[0]!, M[2]!],
     });
-    const { ctx, scripts, worker } = ctxFor(after);
-    const boot = mode.mastersChanged.find((p) => p.id === 'updater-boot')!;
+    const { ctx, scripts, worker } = ctxFor(after, true);
+    const boot = mode.mastersChanged.find((p) => p.id === 'updater-refresh-boot')!;
     const files = boot.files!(ctx, worker);
     expect(files.map((f) => f.path)).toEqual([
       '/opt/kubeon/apiserver-startup.sh',
@@ -164,9 +166,10 @@ describe('HA modes', () => {
 
   it('haproxy: mastersChanged re-renders the workers config for the new masters', () => {
     const after = spec({ masters: [M[0]!, M[1]!] });
-    const { ctx, worker } = ctxFor(after);
+    const { ctx, worker } = ctxFor(after, true);
     const mode = haModeOf(after);
-    expect(mode.mastersChanged.map((p) => p.id)).toEqual(['haproxy', 'haproxy-switch']);
+    expect(mode.mastersChanged.map((p) => p.id)).toEqual(['haproxy-refresh', 'haproxy-refresh-switch']);
+    expect(mode.mastersChanged[0]!.nodes!(ctx).map((h) => h.node.name)).toEqual(['w1']);
     const cfg = mode.mastersChanged[0]!.files!(ctx, worker).find((f) => f.path.endsWith('haproxy.cfg'))!;
     expect(cfg.content.match(/^ {2}server .*$/gm)).toEqual([
       '  server m1 10.77.0.11:6443 check check-ssl verify none',
@@ -176,7 +179,7 @@ describe('HA modes', () => {
 
   it('none (down to one master): workers drop haproxy and the boot unit and point at the master', async () => {
     const after = spec({ masters: [M[1]!] });
-    const { ctx, scripts, worker } = ctxFor(after);
+    const { ctx, scripts, worker } = ctxFor(after, true);
     const mode = haModeOf(after);
     expect(mode.mastersChanged.map((p) => p.id)).toEqual(['ha-none-updater', 'ha-none-workers']);
     const phase = mode.mastersChanged[1]!;

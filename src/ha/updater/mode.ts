@@ -2,10 +2,10 @@ import type { Host } from '../../cluster/host.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import { raw, script, sh } from '../../fleet/script.js';
 import {
+  allMasters,
   type CreateContext,
   type CreateData,
   firstMaster,
-  masters,
   runEach,
   runOn,
   workers,
@@ -14,6 +14,7 @@ import type { Phase, RenderedFile } from '../../phases/phase.js';
 import { putFiles } from '../../render/files.js';
 import { imageSources } from '../../render/inputs.js';
 import type { HaMode } from '../mode.js';
+import { onExisting } from '../refresh.js';
 import {
   BOOT_SCRIPT_PATH,
   BOOT_UNIT,
@@ -46,7 +47,7 @@ function bootFiles(ctx: CreateContext): RenderedFile[] {
     cluster: ctx.spec.name,
     endpoint: ctx.spec.controlPlane.endpoint,
     serviceIp: serviceIpOf(ctx.spec),
-    masters: masters(ctx).map((m) => m.node.ip),
+    masters: allMasters(ctx).map((m) => m.node.ip),
     port: ctx.spec.controlPlane.port,
   });
   return [
@@ -60,7 +61,7 @@ async function manifests(ctx: CreateContext): Promise<string> {
   return renderUpdaterManifests({
     serviceCIDR: ctx.spec.network.serviceCIDR,
     serviceIp: serviceIpOf(ctx.spec),
-    masters: masters(ctx).map((m) => m.node.ip),
+    masters: allMasters(ctx).map((m) => m.node.ip),
     image: updaterImage(repos, mirrors),
     controller: await controllerBundle(),
   });
@@ -123,6 +124,6 @@ export const updaterMode: HaMode = {
   afterWorkerJoin: [],
   // The controller follows the apiservers by itself; the boot script needs the new master list, and a
   // re-apply installs the mode on a cluster that had one master before.
-  mastersChanged: [applyPhase, bootPhase],
+  mastersChanged: [onExisting(applyPhase, 'updater-refresh'), onExisting(bootPhase, 'updater-refresh-boot')],
   files: (ctx, h) => (h.node.role === 'worker' ? bootFiles(ctx) : []),
 };

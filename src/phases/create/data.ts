@@ -33,13 +33,27 @@ export interface CreateData {
   components?: NodeComponents;
   /** Bootstrap token and certificate key of this run (made by init or the join-secrets step). */
   join?: { token: string; certificateKey?: string };
+  /**
+   * add and del: the cluster's nodes this run does not install (`ctx.hosts` holds the ones it does),
+   * with the facts the journal kept. Their masters count in the master set, first master included.
+   */
+  existing?: Host[];
 }
 
 export type CreateContext = PhaseContext<CreateData>;
 
+/** The masters and workers this run installs. */
 export const masters = (ctx: CreateContext): Host[] => ctx.hosts.filter((h) => h.node.role === 'master');
 export const workers = (ctx: CreateContext): Host[] => ctx.hosts.filter((h) => h.node.role === 'worker');
-export const firstMaster = (ctx: CreateContext): Host => masters(ctx)[0]!;
+/** The nodes already in the cluster that this run leaves installed (add, del). */
+export const existing = (ctx: CreateContext): Host[] => ctx.data.existing ?? [];
+/** Every master of the cluster once this run is done: the existing ones first. */
+export const allMasters = (ctx: CreateContext): Host[] => [
+  ...existing(ctx).filter((h) => h.node.role === 'master'),
+  ...masters(ctx),
+];
+/** The master that inits the cluster, makes join secrets and runs cluster-wide kubectl. */
+export const firstMaster = (ctx: CreateContext): Host => allMasters(ctx)[0]!;
 
 /** A kubeadm bootstrap token, `[a-z0-9]{6}.[a-z0-9]{16}`, from the CSPRNG. */
 export function newBootstrapToken(): string {
@@ -83,7 +97,7 @@ export function renderInput(ctx: CreateContext, host: Host, resolveTo?: string):
     version: ctx.data.version.version,
     components: components(ctx),
     endpoint,
-    masters: masters(ctx).map((m) => ({ name: m.node.name, ip: m.node.ip })),
+    masters: allMasters(ctx).map((m) => ({ name: m.node.name, ip: m.node.ip })),
   };
 }
 
@@ -117,6 +131,16 @@ export async function runEach(
       return resultOf(r!);
     }),
   );
+}
+
+/** A failure thrown by `runOn` (or any error) as the result of host `h`. */
+export function failedResult(h: Host, err: unknown): NodeResult {
+  const e = err as Error & { failure?: NodeResult['error']; tail?: string };
+  return {
+    node: h.node.name,
+    error: e.failure ?? { kind: 'failed', message: e.message },
+    ...(e.tail ? { tail: e.tail } : {}),
+  };
 }
 
 /** Runs one script on one host and returns its stdout, throwing a node failure as an Error. */

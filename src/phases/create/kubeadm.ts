@@ -12,6 +12,7 @@ import {
   type CreateContext,
   type CreateData,
   caCertHash,
+  failedResult,
   firstMaster,
   masters,
   newBootstrapToken,
@@ -65,15 +66,6 @@ const MASTER_DONE = [
 ];
 const WORKER_DONE = ['/etc/kubernetes/kubelet.conf', '/var/lib/kubelet/config.yaml'];
 
-function failed(h: Host, err: unknown): NodeResult {
-  const e = err as Error & { failure?: NodeResult['error']; tail?: string };
-  return {
-    node: h.node.name,
-    error: e.failure ?? { kind: 'failed', message: e.message },
-    ...(e.tail ? { tail: e.tail } : {}),
-  };
-}
-
 export const initPhase: Phase<CreateData> = {
   id: 'init',
   title: 'kubeadm init on the first master',
@@ -113,7 +105,7 @@ export const initPhase: Phase<CreateData> = {
         KUBEADM_TIMEOUT_MS,
       );
     } catch (err) {
-      return [failed(host, err)];
+      return [failedResult(host, err)];
     }
     ctx.data.join = { token: secrets.token, ...(upload ? { certificateKey: secrets.certificateKey } : {}) };
     return [{ node: host.node.name }];
@@ -145,7 +137,8 @@ async function joinSecrets(ctx: CreateContext, forMaster: boolean) {
 export const joinMastersPhase: Phase<CreateData> = {
   id: 'join-masters',
   title: 'join the other masters, one at a time',
-  nodes: (ctx) => masters(ctx).slice(1),
+  // In create the first master inits; in add every new master joins through an existing one.
+  nodes: (ctx) => masters(ctx).filter((h) => h !== firstMaster(ctx)),
   batch: 1,
   done: (ctx, hosts) => nodesWithFiles(ctx, hosts, MASTER_DONE),
   plan: (ctx, h) =>
@@ -170,7 +163,7 @@ export const joinMastersPhase: Phase<CreateData> = {
         await runOn(ctx, h, hostsScript(ctx, ctx.data.ha.finalResolve(ctx, h)));
         out.push({ node: h.node.name });
       } catch (err) {
-        out.push(failed(h, err));
+        out.push(failedResult(h, err));
       }
     }
     return out;
@@ -190,7 +183,7 @@ export const joinWorkersPhase: Phase<CreateData> = {
     try {
       secrets = await joinSecrets(ctx, false);
     } catch (err) {
-      return hosts.map((h) => failed(h, err));
+      return hosts.map((h) => failedResult(h, err));
     }
     return Promise.all(
       hosts.map(async (h) => {
@@ -207,7 +200,7 @@ export const joinWorkersPhase: Phase<CreateData> = {
           );
           return { node: h.node.name };
         } catch (err) {
-          return failed(h, err);
+          return failedResult(h, err);
         }
       }),
     );

@@ -7,7 +7,15 @@ import { kubeInstallScript, kubeletFiles } from '../../render/kubelet.js';
 import { osFiles, osPrepareScript } from '../../render/os.js';
 import { runtimeFiles, runtimeInstallScript } from '../../render/runtime.js';
 import type { NodeResult, Phase } from '../phase.js';
-import { type CreateContext, type CreateData, firstMaster, masters, renderInput, runEach } from './data.js';
+import {
+  allMasters,
+  type CreateContext,
+  type CreateData,
+  firstMaster,
+  masters,
+  renderInput,
+  runEach,
+} from './data.js';
 
 /**
  * The per-node preparation before kubeadm: OS, container runtime, Kubernetes binaries (scripts from
@@ -64,8 +72,8 @@ export const pkiPhase: Phase<CreateData> = {
   plan: (_ctx, h) =>
     h ? ['CAs, sa keys, leaves and kubeconfigs into /etc/kubernetes (100-year validity)'] : [],
   async run(ctx, hosts): Promise<NodeResult[]> {
-    const ms = masters(ctx);
-    await ensureClusterPki(ctx.paths, ctx.spec, ctx.data.version.version, ms.map(pkiNode), {
+    // Every master's material, the existing ones' included: what is there already is reused as it is.
+    await ensureClusterPki(ctx.paths, ctx.spec, ctx.data.version.version, allMasters(ctx).map(pkiNode), {
       now: ctx.now(),
       who: ctx.data.who,
     });

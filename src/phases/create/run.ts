@@ -11,7 +11,7 @@ import { type FleetSettings, nodeName, targetOf } from '../../fleet/cluster.js';
 import { FileLog, type MemoryLog } from '../../fleet/log.js';
 import type { FleetTarget } from '../../fleet/types.js';
 import { haModeOf } from '../../ha/index.js';
-import { openSession, type SessionHost } from '../../session/session.js';
+import { openSession, type Session, type SessionHost } from '../../session/session.js';
 import { Journal } from '../journal.js';
 import type { Phase, PhaseContext } from '../phase.js';
 import type { Reporter } from '../progress.js';
@@ -50,22 +50,24 @@ export interface CreateHost extends SessionHost {
  * How each node is reached. A dry run on assumed facts contacts nothing, so it needs no secret: a
  * spec whose passwords come from the environment can be planned where that environment is absent.
  */
-function targetFor(req: CreateRequest, env: NodeJS.ProcessEnv) {
+function targetFor(req: Pick<CreateRequest, 'assumeOs'>, env: NodeJS.ProcessEnv) {
   return (n: ClusterNode): FleetTarget =>
     req.assumeOs
       ? { name: nodeName(n, undefined), host: n.ip, port: n.ssh.port, user: n.ssh.user }
       : targetOf(n, undefined, env);
 }
 
-function contextFor(
+/** The phases' context; `install` are the nodes the run installs (add: the new ones only). */
+export function contextFor(
   host: CreateHost,
-  req: CreateRequest,
-  session: Awaited<ReturnType<typeof openSession>>,
+  req: Pick<CreateRequest, 'spec' | 'settings' | 'dryRun' | 'assumeOs' | 'acceptNewImageDigests'>,
+  session: Session,
   abort: AbortController,
+  install: ClusterNode[] = clusterNodes(req.spec),
 ): PhaseContext<CreateData> {
   const spec = req.spec;
   const target = targetFor(req, host.env);
-  const nodes = clusterNodes(spec).map((node) => ({ node, target: target(node) }));
+  const nodes = install.map((node) => ({ node, target: target(node) }));
   return {
     spec,
     paths: session.paths,
@@ -93,8 +95,12 @@ function contextFor(
   };
 }
 
-/** Stores what first contact learnt: node names in cluster.yaml, facts in the journal, host keys. */
-async function storeFacts(host: CreateHost, ctx: PhaseContext<CreateData>, journal: Journal): Promise<void> {
+/** Stores what first contact learnt: node names in cluster.yaml, facts in the journal. */
+export async function storeFacts(
+  host: CreateHost,
+  ctx: PhaseContext<CreateData>,
+  journal: Journal,
+): Promise<void> {
   const named = structuredClone(ctx.spec);
   const byIp = new Map(ctx.hosts.map((h) => [h.node.ip, h]));
   for (const n of [...named.masters, ...named.workers]) {
@@ -241,7 +247,7 @@ async function registerStore(
   host: CreateHost,
   ctx: PhaseContext<CreateData>,
   journal: Journal,
-  session: Awaited<ReturnType<typeof openSession>>,
+  session: Session,
 ): Promise<void> {
   const paths = await host.store.ensureClusterDirs(ctx.spec.name);
   await writeFileAtomic(paths.knownHosts, session.pinsText(), 0o600);
