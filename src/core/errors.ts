@@ -6,7 +6,6 @@ export const ExitCode = {
   ok: 0,
   failed: 1,
   badInput: 2,
-  notImplemented: 3,
   locked: 4,
   /** Stopped by SIGINT (128 + 2), as shells report it. */
   interrupted: 130,
@@ -30,13 +29,6 @@ export class KubeonError extends Error {
 /** Bad input from flags or files: exit 2, nothing has been contacted. */
 export function badInput(message: string, hint?: string): KubeonError {
   return new KubeonError(message, { exitCode: ExitCode.badInput, ...(hint ? { hint } : {}) });
-}
-
-export function notImplemented(what: string): KubeonError {
-  return new KubeonError(`${what} is not implemented yet`, {
-    exitCode: ExitCode.notImplemented,
-    hint: 'this capability arrives in a later kubeon release; see README "Status"',
-  });
 }
 
 /** Renders an error as the single line the user sees (no stack). */

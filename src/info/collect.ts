@@ -3,8 +3,8 @@ import type { ClusterState } from '../cluster/state.js';
 import { type EtcdSession, withEtcd } from '../etcd/connect.js';
 import { healthOfAll, statusOfAll } from '../etcd/report.js';
 import type { Fleet } from '../fleet/fleet.js';
-import { haModeOf } from '../ha/index.js';
 import type { FleetTarget } from '../fleet/types.js';
+import { haModeOf } from '../ha/index.js';
 import { localInventory } from '../pki/inventory.js';
 import { API_BIND_PORT } from '../pki/profiles.js';
 import { dialDirect, type KubeApi, type KubeCredentials, kubeApi } from './kube.js';
@@ -26,8 +26,8 @@ import {
  */
 
 /**
- * HA health per worker, as the cluster's HA mode probes it (src/ha/). Wired by the caller; without
- * one, the report says so (`ha.workers: null`) rather than guessing.
+ * HA health per worker, as the cluster's HA mode probes it (src/ha/health-probe.ts). A probe that
+ * fails leaves `ha.workers: null` with its error, rather than a guess.
  */
 export type HaHealthProbe = () => Promise<HaWorkerHealth[]>;
 
@@ -44,7 +44,7 @@ export interface InfoSources {
   fleet: Pick<Fleet, 'tunnel'>;
   masters: readonly InfoMaster[];
   credentials: KubeCredentials;
-  haProbe?: HaHealthProbe;
+  haProbe: HaHealthProbe;
   /** How long a direct connection to the API address may take before the tunnel is tried. */
   directTimeoutMs?: number;
   now: Date;
@@ -150,7 +150,7 @@ export async function collectInfo(src: InfoSources): Promise<InfoReport> {
     apiPart(src),
     etcdPart(src),
     earliestCertificate(src),
-    src.haProbe ? src.haProbe() : Promise.resolve(null),
+    src.haProbe(),
   ]);
   const journal = src.state?.journal ?? [];
   const step = journal.at(-1);

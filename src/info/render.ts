@@ -87,7 +87,7 @@ export function renderInfo(r: InfoReport, color: boolean): string {
 
   head(`HA (${r.ha.mode}) per worker`);
   if (r.ha.error) out.push(`  ${p.red(r.ha.error)}`);
-  else if (r.ha.workers === null) out.push(`  ${p.dim('no health probe for this mode yet')}`);
+  else if (!r.ha.workers?.length) out.push(`  ${p.dim('no workers')}`);
   else
     for (const w of r.ha.workers)
       out.push(`  ${w.node}  ${good(w.healthy, w.healthy ? 'ok' : 'failing')}  ${w.detail}`);

@@ -2,11 +2,13 @@ import YAML from 'yaml';
 import { clusterNodes } from '../cluster/nodes.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import { type FleetSettings, nodeName, targetOf } from '../fleet/cluster.js';
+import type { ProbeNode } from '../ha/health-probe.js';
+import type { PhaseFleet } from '../phases/phase.js';
 import { openSession, type SessionHost } from '../session/session.js';
-import { collectInfo, type HaHealthProbe, type InfoSources } from './collect.js';
+import { collectInfo, type InfoSources } from './collect.js';
 import { readCredentials } from './kube.js';
 import { renderInfo } from './render.js';
-import type { InfoReport } from './summary.js';
+import type { HaWorkerHealth, InfoReport } from './summary.js';
 
 export interface ShowHost extends SessionHost {
   format: 'table' | 'json' | 'yaml';
@@ -19,7 +21,6 @@ export interface ShowOptions {
   settings: FleetSettings;
   watch: boolean;
   intervalMs: number;
-  haProbe?: HaHealthProbe;
   /** Ends a --watch (Ctrl-C); without it the loop ends on SIGINT. */
   signal?: AbortSignal;
 }
@@ -34,14 +35,19 @@ export async function showInfo(host: ShowHost, spec: ClusterSpec, opts: ShowOpti
   const paths = host.store.paths(spec.name);
   const state = await host.store.readState(spec.name);
   const credentials = await readCredentials(paths.kubeconfig);
-  const masters = clusterNodes(spec)
-    .filter((n) => n.role === 'master')
-    .map((n) => ({ name: nodeName(n, state), ip: n.ip, target: targetOf(n, state, host.env) }));
+  const nodes = clusterNodes(spec).map((n) => ({
+    node: { ...n, name: nodeName(n, state) },
+    target: targetOf(n, state, host.env),
+  }));
+  const masters = nodes
+    .filter((n) => n.node.role === 'master')
+    .map((n) => ({ name: n.node.name, ip: n.node.ip, target: n.target }));
   const session = await openSession(host, spec, {
     command: 'info',
     settings: opts.settings,
-    targets: masters.map((m) => m.target),
+    targets: nodes.map((n) => n.target),
   });
+  const haProbe = () => haWorkers(spec, session.fleet, nodes, opts.settings);
   const stop = new AbortController();
   const onSigint = () => stop.abort();
   if (opts.watch && !opts.signal) process.once('SIGINT', onSigint);
@@ -55,7 +61,7 @@ export async function showInfo(host: ShowHost, spec: ClusterSpec, opts: ShowOpti
         fleet: session.fleet,
         masters,
         credentials,
-        ...(opts.haProbe ? { haProbe: opts.haProbe } : {}),
+        haProbe,
         now: new Date(),
       };
       print(host, session.redactor.redactValue(await collectInfo(sources)), round > 0);
@@ -73,4 +79,22 @@ export async function showInfo(host: ShowHost, spec: ClusterSpec, opts: ShowOpti
     process.off('SIGINT', onSigint);
     await session.close();
   }
+}
+
+/** The HA mode's own probe, as one line per worker: where its endpoint points and what it reaches. */
+async function haWorkers(
+  spec: ClusterSpec,
+  fleet: Pick<PhaseFleet, 'run'>,
+  nodes: ProbeNode[],
+  settings: FleetSettings,
+): Promise<HaWorkerHealth[]> {
+  const { probeHa } = await import('../ha/health-probe.js');
+  const health = await probeHa({ spec, fleet, nodes, sudo: Boolean(settings.sudo) });
+  return health.workers.map((w) => ({
+    node: w.node,
+    healthy: w.ok,
+    detail:
+      w.problem ??
+      `${w.route}${w.resolvesTo ? ` (${w.resolvesTo})` : ''}: reaches ${w.reaches.join(', ') || 'no master'}`,
+  }));
 }

@@ -60,12 +60,6 @@ describe('kubeon CLI', () => {
     expect((await kubeon(['-o', 'xml', 'list'], env())).code).toBe(2);
   });
 
-  it('commands not built yet exit 3 with a clear message', async () => {
-    const r = await kubeon(['info', 'prod'], env());
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain('not implemented yet');
-  });
-
   it('an unknown cluster is exit 2 on other commands', async () => {
     const r = await kubeon(['use', 'ghost'], env());
     expect(r.code).toBe(2);

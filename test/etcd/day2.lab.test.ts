@@ -67,7 +67,7 @@ describe('kubeon info', () => {
       endpoint: 'apiserver.cluster.local:6443',
     });
     expect(r.cluster.api.via).toBe('direct');
-    expect(r.ha).toEqual({ mode: 'none', workers: null });
+    expect(r.ha).toEqual({ mode: 'none', workers: [] });
     expect(r.nodes).toHaveLength(1);
     expect(r.nodes[0]).toMatchObject({
       name: h.name,

@@ -122,7 +122,7 @@ describe('info screen', () => {
       endpoint: 'apiserver.cluster.local:6443',
       api: { server: 'https://10.0.0.1:6443/', via: 'tunnel through m1' },
     },
-    ha: { mode: 'haproxy', workers: null },
+    ha: { mode: 'haproxy', workers: null, error: 'w1: connection refused' },
     certificates: {},
     nodes: [],
     pods: { total: 0, notRunning: {} },
@@ -130,9 +130,20 @@ describe('info screen', () => {
     etcd: { members: [], error: 'etcd answers on no master' },
   };
 
-  it('says when no HA probe is wired instead of claiming health, and colours only when asked', () => {
+  it('shows a failed HA probe instead of claiming health, and colours only when asked', () => {
     const plain = renderInfo(report, false);
-    expect(plain).toContain('HA (haproxy) per worker\n  no health probe for this mode yet');
+    expect(plain).toContain('HA (haproxy) per worker\n  w1: connection refused');
+    const probed = renderInfo(
+      {
+        ...report,
+        ha: {
+          mode: 'haproxy',
+          workers: [{ node: 'w1', healthy: true, detail: 'haproxy (127.0.0.1): reaches m1' }],
+        },
+      },
+      false,
+    );
+    expect(probed).toContain('  w1  ok  haproxy (127.0.0.1): reaches m1');
     expect(plain).toContain('API https://10.0.0.1:6443/ (tunnel through m1)');
     expect(plain).toContain('etcd answers on no master');
     expect(plain).not.toContain('\x1b[');
