@@ -144,7 +144,9 @@ describe('2. config files first', () => {
     const path = file(e, 'exported.yaml', exp.stdout);
     const again = await kubeon(['create', '-f', path, '--dry-run', '--assume-os', 'debian-12'], e);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain('cluster "prod" already exists with other settings (ssh.defaults.password differs)');
+    expect(again.stderr).toContain(
+      'cluster "prod" already exists with other settings (ssh.defaults.password differs)',
+    );
     const clone = file(e, 'clone.yaml', exp.stdout.replace('name: prod', 'name: prod2'));
     const owned = await kubeon(['create', '-f', clone, '--dry-run', '--assume-os', 'debian-12'], e);
     expect(owned.code).toBe(2);

@@ -8,12 +8,12 @@ import { fault, hostExec, type Lab, labDown, labUp } from '../../lab/api.js';
 import type { CallEntry } from '../../lab/standins/lib/calllog.js';
 import { testLabId } from '../../lab/support/test-id.js';
 import { checkVersionSupported } from '../../src/artifacts/catalog.js';
+import { calicoManifestUrl } from '../../src/artifacts/manifest.js';
 import { fetchPhase } from '../../src/phases/create/artifacts.js';
 import { kubeconfigPhase, readyPhase } from '../../src/phases/create/cluster.js';
 import { factsPhase } from '../../src/phases/create/facts.js';
 import { preflightPhase } from '../../src/phases/create/preflight.js';
 import type { ProgressEvent } from '../../src/phases/progress.js';
-import { calicoManifestUrl } from '../../src/artifacts/manifest.js';
 import { type CreateLab, createLab, fileList, NET_FLAGS, sh } from './support.js';
 
 /**
