@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec npx vitest run "$@"
+exec npx vitest run --project unit --project lab "$@"

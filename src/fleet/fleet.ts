@@ -60,6 +60,11 @@ export interface FleetOptions {
    * directory is first opened (e.g. the artifact fan-out clean-up); see sweep.ts.
    */
   sweep?: (t: FleetTarget) => ShellFragment;
+  /**
+   * Sweep on first contact, not only when a command first uploads: a command that may change nodes
+   * then clears what a cut-off or killed run left even on nodes it finds done and only queries.
+   */
+  sweepOnConnect?: boolean;
 }
 
 export interface RunOptions {
@@ -255,6 +260,8 @@ export class Fleet {
             durationMs: Date.now() - started,
           });
           this.open.set(k, conn);
+          // Opened alongside the first command; close() waits for it and removes the directory.
+          if (this.opts.sweepOnConnect) conn.tempDir(this.opts.sweep?.(t)).catch(() => undefined);
           return conn;
         },
         (err: unknown) => {

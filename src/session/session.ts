@@ -28,7 +28,10 @@ export interface SessionOptions {
   settings: FleetSettings;
   /** Every node the session may contact (for the redactor). */
   targets: readonly FleetTarget[];
-  /** Take the cluster's lock for the session's lifetime. */
+  /**
+   * Take the cluster's lock for the session's lifetime: the session may change nodes, so it also
+   * sweeps what earlier runs left on every node it contacts.
+   */
   lock?: boolean;
   /** Keep log events in memory (for a cluster that may not be stored in the end). */
   memoryLog?: boolean;
@@ -82,7 +85,7 @@ export async function openSession(
       host.env,
       log,
     );
-    const fleet = new Fleet({ ...fleetOptions, sweep: fanoutSweep });
+    const fleet = new Fleet({ ...fleetOptions, sweep: fanoutSweep, sweepOnConnect: Boolean(opts.lock) });
     let closed = false;
     return {
       spec,

@@ -149,12 +149,25 @@ function redone(before: Entry[], a: Attempt): string[] {
 const failedIn = (a: Attempt) =>
   a.events.flatMap((e) => (e.event === 'node' && e.status === 'failed' ? [`${e.phase}@${e.node}`] : []));
 
-/** Temporary files, fan-out keys and script processes a kubeon run leaves on a node while it works. */
+/**
+ * Temporary files, fan-out keys and script processes a kubeon run leaves on a node while it works.
+ * A temporary directory whose owner (the sshd session that made it) is still alive is not a leftover:
+ * it is the cut-off run's, whose session the node has not yet seen end; the next connection after
+ * that session ends sweeps it (src/fleet/sweep.ts). One whose owner is gone is a leak.
+ */
 async function leftovers(host: string): Promise<string> {
   const files = await sh(
     lab,
     host,
-    'ls -d /tmp/.kubeon-* /var/tmp/kubeon-fanout-* 2>/dev/null || true; grep -h kubeon-fanout- /root/.ssh/authorized_keys || true',
+    [
+      'for d in /tmp/.kubeon-*; do [ -d "$d" ] || continue',
+      '  o=$(cat "$d/owner" 2>/dev/null) || o=',
+      '  if [ -n "$o" ] && [ -d "/proc/$o" ]; then continue; fi',
+      '  echo "$d"',
+      'done',
+      'ls -d /var/tmp/kubeon-fanout-* 2>/dev/null || true',
+      'grep -h kubeon-fanout- /root/.ssh/authorized_keys || true',
+    ].join('\n'),
   );
   // pgrep never lists itself; a shell around it would match its own command line.
   const procs = await hostExec(lab, host, ['pgrep', '-af', '/tmp/\\.kubeon-']);
