@@ -298,6 +298,16 @@ describe('kubeon create through a fault at each phase boundary', () => {
 
   it('the last re-run completes without redoing anything', async () => {
     const [m, w] = [master(), worker()];
+    // The cut-off run's sshd session on the worker ends once it next writes to the vanished client;
+    // until then its directory is live and no sweep may take it. Give it a minute to end, so this run's
+    // first contact sweeps it.
+    const live = () =>
+      sh(
+        lab,
+        w.name,
+        'for d in /tmp/.kubeon-*; do o=$(cat "$d/owner" 2>/dev/null) && [ -d "/proc/$o" ] && echo "$d"; done; true',
+      );
+    for (let i = 0; i < 60 && (await live()).trim(); i++) await sleep(1000);
     const before = await journal();
     const a = await attempt(['create', NAME]).done;
     k.mirror.setFaults([]);
