@@ -61,7 +61,8 @@ export class FakeApi {
   private readonly history: { rv: number; type: string; object: Obj }[] = [];
   private compactedThrough = 0;
   private readonly watchers = new Set<Watcher>();
-  private readonly conflicts = new Set<string>();
+  /** Path -> the user agent whose next PUT conflicts ('' for any writer). */
+  private readonly conflicts = new Map<string, string>();
   private server: Server | undefined;
   port = 0;
   watchRequests = 0;
@@ -189,9 +190,12 @@ export class FakeApi {
     this.unauthorized = 0;
   }
 
-  /** The next PUT to `path` finds the object changed under it (another writer won): 409. */
-  conflictOnce(path: string): void {
-    this.conflicts.add(path);
+  /**
+   * The next PUT to `path` (by `agent`, when given) finds the object changed under it (another
+   * writer won): 409.
+   */
+  conflictOnce(path: string, agent = ''): void {
+    this.conflicts.set(path, agent);
   }
 
   private store(path: string, obj: Obj, type: string): void {
@@ -242,7 +246,9 @@ export class FakeApi {
     if (method !== 'PUT') return this.status(res, 405, 'MethodNotAllowed');
     const next = JSON.parse(body) as Obj;
     const agent = String(headers['user-agent'] ?? '');
-    if (this.conflicts.delete(u.pathname)) {
+    const conflictFor = this.conflicts.get(u.pathname);
+    if (conflictFor !== undefined && (conflictFor === '' || conflictFor === agent)) {
+      this.conflicts.delete(u.pathname);
       current.metadata.resourceVersion = String(this.bump());
     }
     let code = 200;

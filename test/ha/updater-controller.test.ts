@@ -127,12 +127,13 @@ describe('apiserver-updater controller against a fake API', () => {
     const c = start('c');
     await until('c to start', () => / start identity=c/.test(c.output()), 5_000);
     const b = replicas.find((r) => r.name === 'b')!;
+    // c's first attempt at the free lease finds it changed under it; armed before b lets the lease go,
+    // since c may take it at once.
+    api.conflictOnce(LEASE_PATH, agentOf('c'));
     b.proc.kill('SIGTERM');
     expect(await b.exited).toBe(0);
     const stoppedAt = Date.now();
     expect(b.output()).toMatch(/ released identity=b status=200\n/);
-    // c's first attempt at the free lease finds it changed under it.
-    api.conflictOnce(LEASE_PATH);
     await until('c to lead', () => api.holder() === 'c', 10_000);
     expect(Date.now() - stoppedAt).toBeLessThan(3 * LEADER_TIMING.retryMs + 1000);
     expect(api.writes.some((w) => w.path === LEASE_PATH && w.status === 409)).toBe(true);
