@@ -10,6 +10,7 @@ import { type FleetSettings, nodeName, targetOf } from '../fleet/cluster.js';
 import { logStamp } from '../fleet/log.js';
 import { destroyScript } from '../render/destroy.js';
 import { openSession, type SessionHost } from '../session/session.js';
+import { sessionContext } from './context.js';
 import { Journal } from './journal.js';
 import type { NodeResult, Phase, PhaseContext } from './phase.js';
 import type { Reporter } from './progress.js';
@@ -108,30 +109,22 @@ export async function destroyCluster(host: DestroyHost, req: DestroyRequest): Pr
     targets: hosts.map((h) => h.target),
     lock: true,
   });
-  const paths = session.paths;
   try {
     if (installed) {
       const journal = await Journal.open(host.store, spec.name, { persist: false });
       const abort = new AbortController();
-      const ctx: PhaseContext<DestroyData> = {
+      const ctx = sessionContext<DestroyData>(
+        host,
+        session,
+        abort,
         spec,
-        paths,
-        store: host.store,
-        env: host.env,
-        fleet: session.fleet,
-        log: session.log,
-        hosts,
-        data: {
+        {
           version: state?.kubernetesVersion ?? spec.version,
           sudo: Boolean(req.settings.sudo),
           unreachable: [],
         },
-        dryRun: false,
-        signal: abort.signal,
-        now: () => new Date(),
-        warn: (m) => host.warn(m),
-        info: (m) => host.info(m),
-      };
+        { hosts },
+      );
       const outcome = await runPhases({
         ctx,
         journal,

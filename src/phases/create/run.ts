@@ -12,6 +12,7 @@ import { FileLog, type MemoryLog } from '../../fleet/log.js';
 import type { FleetTarget } from '../../fleet/types.js';
 import { haModeOf } from '../../ha/index.js';
 import { openSession, type Session, type SessionHost } from '../../session/session.js';
+import { sessionContext } from '../context.js';
 import { Journal } from '../journal.js';
 import type { Phase, PhaseContext } from '../phase.js';
 import type { Reporter } from '../progress.js';
@@ -68,15 +69,12 @@ export function contextFor(
   const spec = req.spec;
   const target = targetFor(req, host.env);
   const nodes = install.map((node) => ({ node, target: target(node) }));
-  return {
+  return sessionContext(
+    host,
+    session,
+    abort,
     spec,
-    paths: session.paths,
-    store: host.store,
-    env: host.env,
-    fleet: session.fleet,
-    log: session.log,
-    hosts: [],
-    data: {
+    {
       version: checkVersionSupported(spec.version, { allowDotZero: true }),
       settings: req.settings,
       ha: haModeOf(spec),
@@ -87,12 +85,8 @@ export function contextFor(
       contact: new Map(),
       naming: [],
     },
-    dryRun: Boolean(req.dryRun),
-    signal: abort.signal,
-    now: () => new Date(),
-    warn: (m) => host.warn(m),
-    info: (m) => host.info(m),
-  };
+    { dryRun: Boolean(req.dryRun) },
+  );
 }
 
 /** Stores what first contact learnt: node names in cluster.yaml, facts in the journal. */

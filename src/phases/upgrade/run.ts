@@ -4,6 +4,7 @@ import { badInput, KubeonError } from '../../core/errors.js';
 import { type FleetSettings, targetOf } from '../../fleet/cluster.js';
 import { haModeOf } from '../../ha/index.js';
 import { openSession } from '../../session/session.js';
+import { sessionContext } from '../context.js';
 import type { CreateHost } from '../create/run.js';
 import { Journal } from '../journal.js';
 import { failureSummary, runPhases } from '../runner.js';
@@ -76,15 +77,12 @@ export async function upgradeCluster(host: CreateHost, req: UpgradeRequest): Pro
       await journal.save();
     }
     const abort = new AbortController();
-    const ctx: UpgradeContext = {
+    const ctx: UpgradeContext = sessionContext(
+      host,
+      session,
+      abort,
       spec,
-      paths: session.paths,
-      store: host.store,
-      env: host.env,
-      fleet: session.fleet,
-      log: session.log,
-      hosts: [],
-      data: {
+      {
         version: step.to,
         settings: req.settings,
         ha: haModeOf(spec),
@@ -99,12 +97,8 @@ export async function upgradeCluster(host: CreateHost, req: UpgradeRequest): Pro
         resuming: status === 'upgrading',
         etcd: { spec, paths: session.paths, fleet: session.fleet },
       },
-      dryRun: dry,
-      signal: abort.signal,
-      now: () => new Date(),
-      warn: (m) => host.warn(m),
-      info: (m) => host.info(m),
-    };
+      { dryRun: dry },
+    );
     const outcome = await runPhases({
       ctx,
       journal,
