@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { fetch, type Response } from 'undici';
 import { checkVersionSupported } from '../../src/artifacts/catalog.js';
+import { NODE_RUNTIME_IMAGE } from '../../src/artifacts/plan.js';
 import { MINORS, parseVersion } from '../standins/lib/versions.js';
 import type { Arch } from './layout.js';
 
@@ -55,6 +56,7 @@ export function labImages(kubeVersion: string, pins?: Partial<ControlPlanePins>)
     `${k8s}/pause:${p.pause}`,
     `${k8s}/etcd:${p.etcd}`,
     `docker.io/library/haproxy:${catalog.haproxy}`,
+    NODE_RUNTIME_IMAGE,
     `docker.io/calico/cni:${catalog.calico}`,
     `docker.io/calico/node:${catalog.calico}`,
     `docker.io/calico/kube-controllers:${catalog.calico}`,

@@ -20,7 +20,7 @@ import {
   prefixSource,
 } from './mirrors.js';
 import { pickPlatform } from './oci.js';
-import { catalogImages, planFiles } from './plan.js';
+import { catalogImages, NODE_RUNTIME_IMAGE, planFiles } from './plan.js';
 import { createProgress } from './progress.js';
 import { pinnedDigest } from './trust.js';
 
@@ -208,10 +208,17 @@ describe('plan', () => {
     expect(files.find((f) => f.component === 'kubectl')!.roles).toEqual(['master']);
     expect(catalogImages(checkVersionSupported('v1.36.2'), 'cilium')).toEqual([
       'docker.io/library/haproxy:3.2.19-alpine',
+      'docker.io/library/node:24.11.1-alpine',
       'quay.io/cilium/cilium:v1.20.1',
       'quay.io/cilium/operator-generic:v1.20.1',
       'quay.io/cilium/cilium-envoy:v1.37.5-1786810558-766ccfb37260a43e9d228837aa84ce3faf9f64e7',
     ]);
+  });
+
+  it("ships the updater's Node runtime image only where the updater may run", () => {
+    const v = checkVersionSupported('v1.31.14');
+    expect(catalogImages(v, 'none', { updater: true })).toContain(NODE_RUNTIME_IMAGE);
+    expect(catalogImages(v, 'none', { updater: false })).toEqual([`docker.io/library/haproxy:${v.haproxy}`]);
   });
 
   it('picks the platform manifest from a multi-arch index', () => {

@@ -31,6 +31,8 @@ export interface EnsureOptions {
   /** List kubeadm's images for the version (pause, etcd, coredns tags) even without fetching them. */
   kubeadmImages?: boolean;
   cni?: 'calico' | 'cilium' | 'none';
+  /** Fetch the updater's Node runtime image too (default: yes, so a cache made ahead serves every mode). */
+  updater?: boolean;
   /** Also get the CNI's manifest: calico's fetched and verified, cilium's read from `ciliumManifest`. */
   manifest?: boolean;
   /** The user's rendered Cilium chart (a path on this machine). */
@@ -118,7 +120,10 @@ export async function ensureArtifacts(opts: EnsureOptions): Promise<ArtifactSet>
       kubeadm!.sha256,
     );
     if (!opts.images) return { version, files, kubeadmImages, images: [], ...withManifest };
-    const wanted = [...kubeadmImages.all, ...catalogImages(version, opts.cni ?? 'calico')];
+    const wanted = [
+      ...kubeadmImages.all,
+      ...catalogImages(version, opts.cni ?? 'calico', { updater: opts.updater ?? true }),
+    ];
     const client = new RegistryClient(dispatcher);
     const limit = pLimit(opts.concurrency ?? 4);
     const jobs = wanted.flatMap((image) =>

@@ -89,9 +89,24 @@ export function planFiles(v: SupportedVersion, arches: readonly Arch[]): FileArt
   return out;
 }
 
-/** The container images the catalog itself names; kubeadm adds the control plane, pause, etcd, coredns. */
-export function catalogImages(v: SupportedVersion, cni: 'calico' | 'cilium' | 'none'): string[] {
+/**
+ * The official Node runtime image that runs the apiserver-updater controller (src/ha/updater): no
+ * custom image to publish. 24 is the active LTS line; the controller is built for node20 and up.
+ */
+export const NODE_RUNTIME_IMAGE = 'docker.io/library/node:24.11.1-alpine';
+
+/**
+ * The container images the catalog itself names; kubeadm adds the control plane, pause, etcd, coredns.
+ * haproxy is always there, since adding masters to a one-master cluster installs it later; the Node
+ * runtime only where the updater may run (`updater: false` when the spec chose another mode).
+ */
+export function catalogImages(
+  v: SupportedVersion,
+  cni: 'calico' | 'cilium' | 'none',
+  opts: { updater: boolean } = { updater: true },
+): string[] {
   const images = [`docker.io/library/haproxy:${v.haproxy}`];
+  if (opts.updater) images.push(NODE_RUNTIME_IMAGE);
   if (cni === 'calico') {
     for (const n of ['cni', 'node', 'kube-controllers']) images.push(`quay.io/calico/${n}:${v.calico}`);
   } else if (cni === 'cilium') {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { NODE_RUNTIME_IMAGE } from '../../src/artifacts/plan.js';
 import { KubeonError } from '../../src/core/errors.js';
 import { controllerBundle } from '../../src/ha/updater/bundle.js';
-import { NODE_RUNTIME_IMAGE, updaterImage } from '../../src/ha/updater/image.js';
+import { updaterImage } from '../../src/ha/updater/image.js';
 import { type Manifest, renderUpdaterManifests, updaterObjects } from '../../src/ha/updater/manifests.js';
 import { UPDATER } from '../../src/ha/updater/names.js';
 import { updaterServiceIp } from '../../src/ha/updater/service-ip.js';

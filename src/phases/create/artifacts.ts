@@ -44,6 +44,7 @@ export const fetchPhase: Phase<CreateData> = {
       }),
       kubeadmImages: true,
       cni: ctx.spec.network.cni,
+      updater: ctx.spec.controlPlane.mode === 'updater',
       manifest: true,
       ...(ctx.spec.network.cniManifest ? { ciliumManifest: ctx.spec.network.cniManifest } : {}),
       cacheDir: ctx.store.cacheDir,

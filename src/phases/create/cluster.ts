@@ -101,7 +101,40 @@ export function readyNodes(table: string): Set<string> {
   return out;
 }
 
-export const READY_TIMEOUT_MS = 5 * 60_000;
+/**
+ * How long the wait goes on without one more node turning Ready. A fixed bound from the start would
+ * fail a 300-node cluster that is still converging steadily; no progress for this long is a fault.
+ */
+export const READY_STALL_MS = 5 * 60_000;
+
+export interface ReadyWait {
+  /** The names of the nodes Ready now. */
+  poll(): Promise<Set<string>>;
+  stallMs: number;
+  intervalMs: number;
+  signal: AbortSignal;
+  now?: () => number;
+}
+
+/**
+ * Polls until every wanted node is Ready; returns those still not Ready once no node has turned
+ * Ready for `stallMs` (empty when all are). Throws the abort reason when interrupted.
+ */
+export async function waitForReady(want: readonly string[], w: ReadyWait): Promise<string[]> {
+  const now = w.now ?? Date.now;
+  let deadline = now() + w.stallMs;
+  let waiting = [...want];
+  for (;;) {
+    if (w.signal.aborted) throw w.signal.reason;
+    const ready = await w.poll();
+    const still = want.filter((n) => !ready.has(n));
+    if (still.length === 0) return [];
+    if (still.length < waiting.length) deadline = now() + w.stallMs;
+    waiting = still;
+    if (now() >= deadline) return waiting;
+    await new Promise((r) => setTimeout(r, w.intervalMs));
+  }
+}
 
 export const readyPhase: Phase<CreateData> = {
   id: 'ready',
@@ -109,23 +142,18 @@ export const readyPhase: Phase<CreateData> = {
   always: true,
   plan: (ctx) => [`wait until all ${ctx.hosts.length} nodes report Ready`],
   async run(ctx) {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    const want = new Set(ctx.hosts.map((h) => h.node.name));
-    let waiting: string[] = [...want];
-    while (!ctx.signal.aborted) {
-      const out = await runOn(ctx, firstMaster(ctx), script('list nodes', raw(`${KUBECTL} get nodes`)));
-      const ready = readyNodes(out);
-      waiting = [...want].filter((n) => !ready.has(n));
-      if (waiting.length === 0) return [];
-      if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 3000));
-    }
-    // Interrupted: the nodes were not found wanting, the wait was cut short.
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    return waiting.map((node) => ({
-      node,
-      error: { kind: 'failed' as const, message: 'not Ready in time' },
-    }));
+    const waiting = await waitForReady(
+      ctx.hosts.map((h) => h.node.name),
+      {
+        poll: async () =>
+          readyNodes(await runOn(ctx, firstMaster(ctx), script('list nodes', raw(`${KUBECTL} get nodes`)))),
+        stallMs: READY_STALL_MS,
+        intervalMs: 3000,
+        signal: ctx.signal,
+      },
+    );
+    const message = `not Ready, and no node turned Ready in the last ${READY_STALL_MS / 60_000} minutes`;
+    return waiting.map((node) => ({ node, error: { kind: 'failed' as const, message } }));
   },
 };
 
