@@ -1,5 +1,5 @@
 import type { Host } from '../../cluster/host.js';
-import { raw, type Script, script, sh } from '../../fleet/script.js';
+import { raw, type Script, type ShellFragment, script, sh } from '../../fleet/script.js';
 import { putFiles } from '../../render/files.js';
 import {
   INIT_CONFIG_PATH,
@@ -49,10 +49,39 @@ async function nodesWithFiles(ctx: CreateContext, hosts: Host[], files: string[]
   return out;
 }
 
-function kubeadmScript(purpose: string, path: string, config: string, command: readonly string[]): Script {
+/**
+ * What a failed worker join leaves: kubeadm's kubelet-start phase writes the CA and the bootstrap
+ * kubeconfig before it asks the API for the kubelet configuration, and a started kubelet may write
+ * its own kubeconfig. Join's preflight refuses each of them (the FileAvailable checks for a joining
+ * node in kubeadm's cmd/kubeadm/app/preflight/checks.go), so a new attempt first removes them, with
+ * the kubelet stopped as join itself does. The join phase runs only on workers its probe found not
+ * joined, and preflight refused nodes of any other installation: these files are an earlier attempt's.
+ */
+const WORKER_JOIN_OUTPUTS = [
+  '/etc/kubernetes/kubelet.conf',
+  '/etc/kubernetes/bootstrap-kubelet.conf',
+  '/etc/kubernetes/pki/ca.crt',
+];
+
+const clearEarlierJoin = [
+  raw(`if ${WORKER_JOIN_OUTPUTS.map((f) => sh`[ -e ${f} ]`.text).join(' || ')}; then`),
+  raw('  echo "removing what an earlier kubeadm join left"'),
+  raw('  systemctl stop kubelet || true'),
+  sh`  rm -f -- ${WORKER_JOIN_OUTPUTS}`,
+  raw('fi'),
+];
+
+function kubeadmScript(
+  purpose: string,
+  path: string,
+  config: string,
+  command: readonly string[],
+  before: readonly ShellFragment[] = [],
+): Script {
   return script(
     purpose,
     raw('umask 077'),
+    ...before,
     ...putFiles([{ path, mode: 0o600, content: config }]),
     sh`kubeadm config validate --config ${path}`,
     sh`${command} --config ${path}`,
@@ -185,24 +214,39 @@ export const joinWorkersPhase: Phase<CreateData> = {
     } catch (err) {
       return hosts.map((h) => failedResult(h, err));
     }
-    return Promise.all(
-      hosts.map(async (h) => {
-        try {
-          const config = kubeadmJoinConfig(renderInput(ctx, h, joinResolve(ctx, h)), {
-            token: secrets.token,
-            caCertHash: secrets.caCertHash,
-          });
-          await runOn(
-            ctx,
-            h,
-            kubeadmScript('kubeadm join (worker)', JOIN_CONFIG_PATH, config, ['kubeadm', 'join']),
-            KUBEADM_TIMEOUT_MS,
-          );
-          return { node: h.node.name };
-        } catch (err) {
-          return failedResult(h, err);
-        }
-      }),
+    const join = async (h: Host): Promise<NodeResult> => {
+      try {
+        const config = kubeadmJoinConfig(renderInput(ctx, h, joinResolve(ctx, h)), {
+          token: secrets.token,
+          caCertHash: secrets.caCertHash,
+        });
+        await runOn(
+          ctx,
+          h,
+          kubeadmScript(
+            'kubeadm join (worker)',
+            JOIN_CONFIG_PATH,
+            config,
+            ['kubeadm', 'join'],
+            clearEarlierJoin,
+          ),
+          KUBEADM_TIMEOUT_MS,
+        );
+        return { node: h.node.name };
+      } catch (err) {
+        return failedResult(h, err);
+      }
+    };
+    const first = await Promise.all(hosts.map(join));
+    // A join can fail on an API server busy with the rest of the batch (kubeadm's client timeouts).
+    // When others of the batch joined, the cluster takes joins: each failed worker gets one more
+    // attempt once the batch has settled. When none joined, the cause is not load; no retry.
+    const again = first.filter((r) => r.error?.kind === 'failed');
+    if (again.length === 0 || again.length === first.length || ctx.signal.aborted) return first;
+    ctx.warn(
+      `kubeadm join failed on ${again.map((r) => r.node).join(', ')} while other workers joined; trying once more`,
     );
+    const retried = await Promise.all(again.map((r) => join(hosts.find((h) => h.node.name === r.node)!)));
+    return first.map((r) => retried.find((x) => x.node === r.node) ?? r);
   },
 };
