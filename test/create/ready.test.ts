@@ -48,6 +48,14 @@ describe('waitForReady', () => {
     expect(polls()).toBe(4);
   });
 
+  it('does not count nodes flapping between Ready and not as progress', async () => {
+    const flapping = [['a'], ['a', 'b'], ['a'], ['a', 'b'], ['a'], ['a', 'b'], ['a'], ['a', 'b'], ['a']];
+    const { w, polls } = wait(flapping, 3 * 60_000);
+    // The best, 2 Ready, came at minute 2: given up at minute 5, when only a was Ready again.
+    expect(await w).toEqual(['b', 'c']);
+    expect(polls()).toBe(5);
+  });
+
   it('throws the abort reason when interrupted', async () => {
     const abort = new AbortController();
     const { w } = wait([[]], 60 * 60_000, abort.signal);

@@ -117,20 +117,23 @@ export interface ReadyWait {
 }
 
 /**
- * Polls until every wanted node is Ready; returns those still not Ready once no node has turned
- * Ready for `stallMs` (empty when all are). Throws the abort reason when interrupted.
+ * Polls until every wanted node is Ready; returns those still not Ready once `stallMs` passed
+ * without a new low in their number (empty when all are). Throws the abort reason when interrupted.
  */
 export async function waitForReady(want: readonly string[], w: ReadyWait): Promise<string[]> {
   const now = w.now ?? Date.now;
   let deadline = now() + w.stallMs;
-  let waiting = [...want];
+  // Progress is a new low of nodes not Ready: nodes flapping between Ready and not do not count.
+  let fewest = want.length;
   for (;;) {
     if (w.signal.aborted) throw w.signal.reason;
     const ready = await w.poll();
-    const still = want.filter((n) => !ready.has(n));
-    if (still.length === 0) return [];
-    if (still.length < waiting.length) deadline = now() + w.stallMs;
-    waiting = still;
+    const waiting = want.filter((n) => !ready.has(n));
+    if (waiting.length === 0) return [];
+    if (waiting.length < fewest) {
+      fewest = waiting.length;
+      deadline = now() + w.stallMs;
+    }
     if (now() >= deadline) return waiting;
     await new Promise((r) => setTimeout(r, w.intervalMs));
   }
