@@ -16,10 +16,13 @@ export function unionMs(intervals: [number, number][]): number {
   return total;
 }
 
-/** The time every remote step of a command's log covers, overlaps counted once (ms). */
-export function remoteMs(logsDir: string, command: string): number {
+/**
+ * The time every remote step of a command's log covers, plus `also` (e.g. a phase that only polls
+ * the cluster), overlaps counted once (ms).
+ */
+export function remoteMs(logsDir: string, command: string, also: [number, number][] = []): number {
   const file = readdirSync(logsDir).find((f) => f.endsWith(`-${command}.log`))!;
-  const remote: [number, number][] = [];
+  const remote: [number, number][] = [...also];
   for (const line of readFileSync(join(logsDir, file), 'utf8').split('\n')) {
     if (!line) continue;
     const e = JSON.parse(line) as { t: string; event: string; durationMs?: number };
