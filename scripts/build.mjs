@@ -2,7 +2,10 @@
 // x509, tar...) sit in chunks under dist/chunks that only the commands needing them load, so
 // `kubeon --help` or `list` parse a small file. `--sea`: dist/sea-main.cjs, the one CommonJS file
 // that the single executable embeds (scripts/build-sea.sh), where V8's code cache covers compilation.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { bundleUpdater } from './bundle-updater.mjs';
 
@@ -40,6 +43,33 @@ const common = {
   plugins: [stubOptional],
   logLevel: 'warning',
 };
+
+// Every command's --help text, rendered by commander itself from the real command tree
+// (src/cli/help-render.ts), so the fast path (src/cli/fast-path.ts) prints it without loading commander.
+async function renderHelp() {
+  const dir = mkdtempSync(join(tmpdir(), 'kubeon-help-'));
+  try {
+    const script = join(dir, 'render-help.cjs');
+    await build({
+      ...common,
+      entryPoints: undefined,
+      stdin: {
+        contents:
+          "import { renderHelpPages } from './src/cli/help-render.ts';\n" +
+          'process.stdout.write(JSON.stringify(renderHelpPages()));\n',
+        resolveDir: '.',
+        loader: 'ts',
+      },
+      format: 'cjs',
+      outfile: script,
+    });
+    return execFileSync(process.execPath, [script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+// A JSON text in a string: esbuild would move an object-valued define into the chunk every start loads.
+common.define.__KUBEON_HELP__ = JSON.stringify(await renderHelp());
 
 mkdirSync('dist', { recursive: true });
 if (sea) {

@@ -1,18 +1,24 @@
-import { runCli } from './cli/run.js';
+import { fastPath } from './cli/fast-path.js';
 
-function main(): void {
-  runCli(process.argv.slice(2), {
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const io = {
     env: process.env,
     streams: { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`internal error: ${String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  };
+  // Help, version, list and use start without the command tree; everything else loads it.
+  const quick = await fastPath(argv, io);
+  if (quick !== undefined) return quick;
+  const { runCli } = await import('./cli/run.js');
+  return runCli(argv, io);
 }
 
-main();
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`internal error: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
