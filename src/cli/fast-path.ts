@@ -46,7 +46,7 @@ function helpPath(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** `argv` as words and the global options a fast command accepts; undefined for anything else. */
+/** `argv` as words and the global options a fast command accepts (--home, -o); else undefined. */
 function plainArgs(argv: readonly string[]): { words: string[]; globals: GlobalOptions } | undefined {
   const words: string[] = [];
   const globals: GlobalOptions = {};
@@ -54,10 +54,6 @@ function plainArgs(argv: readonly string[]): { words: string[]; globals: GlobalO
     const arg = argv[i]!;
     if (isWord(arg)) {
       words.push(arg);
-      continue;
-    }
-    if (arg === '--debug' && !globals.debug) {
-      globals.debug = true;
       continue;
     }
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -102,6 +98,7 @@ export async function fastPath(
     await action.run(ctx, plain.words.slice(1));
     return ExitCode.ok;
   } catch (err) {
-    return reportFailure(err, io.streams.stderr, Boolean(plain.globals.debug));
+    // --debug takes the full path, whose stack trace this one could not match.
+    return reportFailure(err, io.streams.stderr, false);
   }
 }

@@ -14,8 +14,8 @@ export interface Column<T> {
 // pictures: two columns on a terminal.
 const WIDE =
   /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uA960-\uA97F\uAC00-\uD7A3\uF900-\uFAFF\uFE10-\uFE19\uFE30-\uFE6F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1F9FF}\u{20000}-\u{3FFFD}]|\p{Emoji_Presentation}/u;
-// Control characters and combining marks take no column.
-const ZERO = /[\p{Cc}\p{Mn}\p{Me}\u200B-\u200F\uFE00-\uFE0F]/u;
+// Control and format characters (zero-width spaces, joiners) and combining marks take no column.
+const ZERO = /[\p{Cc}\p{Cf}\p{Mn}\p{Me}]/u;
 
 /** The columns `text` takes on a terminal; colour codes take none. */
 export function textWidth(text: string): number {

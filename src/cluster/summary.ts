@@ -85,7 +85,10 @@ async function parsed(text: string): Promise<SpecSummary | undefined> {
   return specSummary(spec as unknown as SpecFields);
 }
 
-function summaryOf(spec: SpecSummary, state?: { kubernetesVersion?: string; status: string }): ClusterSummary {
+function summaryOf(
+  spec: SpecSummary,
+  state?: { kubernetesVersion?: string; status: string },
+): ClusterSummary {
   return {
     version: state?.kubernetesVersion ?? spec.version,
     masters: spec.masters,
