@@ -2,9 +2,21 @@ import { fastPath } from './cli/fast-path.js';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  // Node makes each of its standard streams on first use, stdin at a cost of its own: getters leave
+  // them unmade for the commands that never touch them (most never read stdin).
   const io = {
     env: process.env,
-    streams: { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
+    streams: {
+      get stdout() {
+        return process.stdout;
+      },
+      get stderr() {
+        return process.stderr;
+      },
+      get stdin() {
+        return process.stdin;
+      },
+    },
   };
   // Help, version, list and use start without the command tree; everything else loads it.
   const quick = await fastPath(argv, io);

@@ -6,6 +6,7 @@ import { makeCurrent } from './actions/use.js';
 import { printVersion } from './actions/version.js';
 import { type CommandContext, type GlobalOptions, makeContext } from './context.js';
 import { reportFailure } from './failure.js';
+import { helpPages as bundledHelp } from './help-pages.js';
 import { prepareOutput } from './output.js';
 
 /**
@@ -68,19 +69,15 @@ function plainArgs(argv: readonly string[]): { words: string[]; globals: GlobalO
   return { words, globals };
 }
 
-async function bundledHelp(): Promise<HelpPages> {
-  return (await import('./help-pages.js')).HELP_PAGES;
-}
-
 /** Runs `argv` when it is one of the plain forms above and returns its exit code; else undefined. */
 export async function fastPath(
   argv: readonly string[],
   io: Io,
-  helpPages: () => Promise<HelpPages> = bundledHelp,
+  helpPages: () => HelpPages = bundledHelp,
 ): Promise<number | undefined> {
   const help = helpPath(argv);
   if (help !== undefined) {
-    const page = (await helpPages())?.[help];
+    const page = helpPages()?.[help];
     if (page === undefined) return undefined;
     io.streams.stdout.write(page);
     return ExitCode.ok;

@@ -68,5 +68,5 @@ export function fastKubeon(
   env: NodeJS.ProcessEnv,
   pages: HelpPages,
 ): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
-  return captured((a, io) => fastPath(a, io, async () => pages), argv, env, '');
+  return captured((a, io) => fastPath(a, io, () => pages), argv, env, '');
 }
