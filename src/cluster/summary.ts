@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ClusterPaths, Store } from './store.js';
 
@@ -8,7 +7,7 @@ import type { ClusterPaths, Store } from './store.js';
  * `list`'s start. A file that does not look as kubeon writes it takes the full, validated read,
  * whose error names the damage; every command that acts on the cluster validates it in full anyway.
  * Even the YAML parser costs `list` more than its whole start may take (issue 14), so Store.writeSpec
- * also records the spec's fields in summary.json with the digest of the exact cluster.yaml text; a
+ * also records the spec's fields in summary.json with a digest of the exact cluster.yaml text; a
  * cluster.yaml edited since (or written before summary.json existed) is parsed as YAML.
  */
 export interface ClusterSummary {
@@ -29,8 +28,15 @@ interface SpecSummary {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/**
+ * FNV-1a (64 bits) of the text: tells the cluster.yaml kubeon wrote from one edited since. It guards
+ * against no one (whoever can edit cluster.yaml can edit summary.json beside it), and node:crypto
+ * would cost list more than all the rest of its reading.
+ */
+function digest(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(text)) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, '0');
 }
 
 /** The fields of a cluster spec that list shows. */
@@ -52,7 +58,7 @@ function specSummary(spec: SpecFields): SpecSummary {
 
 /** summary.json for a cluster.yaml of `text`, written from `spec`. */
 export function specSummaryFile(text: string, spec: SpecFields): string {
-  return `${JSON.stringify({ specSha256: sha256(text), ...specSummary(spec) }, null, 2)}\n`;
+  return `${JSON.stringify({ specDigest: digest(text), ...specSummary(spec) }, null, 2)}\n`;
 }
 
 /** summary.json's fields when it was written for exactly this cluster.yaml text. */
@@ -60,7 +66,7 @@ async function recorded(paths: ClusterPaths, text: string): Promise<SpecSummary 
   const file: unknown = JSON.parse(await readFile(paths.summary, 'utf8'));
   if (
     !isRecord(file) ||
-    file.specSha256 !== sha256(text) ||
+    file.specDigest !== digest(text) ||
     typeof file.version !== 'string' ||
     typeof file.masters !== 'number' ||
     typeof file.workers !== 'number' ||

@@ -20,7 +20,7 @@ describe('the summary list shows', () => {
     const path = store.paths('dev').summary;
     const recorded = JSON.parse(readFileSync(path, 'utf8'));
     expect(recorded).toMatchObject({ version: 'v1.31.2', masters: 1, workers: 0, haMode: 'haproxy' });
-    expect(recorded.specSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(recorded.specDigest).toMatch(/^[0-9a-f]{16}$/);
     // Proof that the YAML is not read: a summary.json for the same text is believed as it stands.
     writeFileSync(path, JSON.stringify({ ...recorded, workers: 5 }));
     expect(await readSummary(store, 'dev')).toMatchObject({ workers: 5, status: 'defined' });
@@ -31,9 +31,9 @@ describe('the summary list shows', () => {
     const { spec, summary } = store.paths('dev');
     writeFileSync(spec, readFileSync(spec, 'utf8').replace('workers: []', 'workers:\n  - ip: 192.0.2.2'));
     expect(await readSummary(store, 'dev')).toMatchObject({ masters: 1, workers: 1 });
-    writeFileSync(summary, '{"specSha256": ');
+    writeFileSync(summary, '{"specDigest": ');
     expect(await readSummary(store, 'dev')).toMatchObject({ workers: 1 });
-    writeFileSync(summary, JSON.stringify({ specSha256: 'x' }));
+    writeFileSync(summary, JSON.stringify({ specDigest: 'x' }));
     expect(await readSummary(store, 'dev')).toMatchObject({ workers: 1 });
   });
 });
