@@ -30,8 +30,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * FNV-1a (64 bits) of the text: tells the cluster.yaml kubeon wrote from one edited since. It guards
- * against no one (whoever can edit cluster.yaml can edit summary.json beside it), and node:crypto
- * would cost list more than all the rest of its reading.
+ * against no one (whoever can edit cluster.yaml can edit summary.json beside it), so list need not
+ * load node:crypto, and the stream modules it brings, for it.
  */
 function digest(text: string): string {
   let h = 0xcbf29ce484222325n;
