@@ -14,8 +14,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Table from 'cli-table3';
 import { type Lab, labDown, labUp } from '../lab/api.js';
+import { renderTable } from '../src/cli/table.js';
 import { Fleet } from '../src/fleet/fleet.js';
 import { HostKeyPins } from '../src/fleet/hostkeys.js';
 import { MemoryLog } from '../src/fleet/log.js';
@@ -224,20 +224,22 @@ async function main(): Promise<void> {
     `${kc.maxRssMb.toFixed(0)} MB`,
   ];
 
-  const table = new Table({
-    head: [
-      'benchmark',
-      'kubeon',
-      'kubeon 2nd cmd',
-      'parallel-ssh/scp',
-      'ansible',
-      'vs pssh',
-      'vs ansible',
-      'kubeon peak RSS',
-    ],
-  });
-  table.push(...execRows, cpRow);
-  console.log(table.toString());
+  const head = [
+    'benchmark',
+    'kubeon',
+    'kubeon 2nd cmd',
+    'parallel-ssh/scp',
+    'ansible',
+    'vs pssh',
+    'vs ansible',
+    'kubeon peak RSS',
+  ];
+  console.log(
+    renderTable(
+      [...execRows, cpRow],
+      head.map((header, i) => ({ header, value: (row: string[]) => row[i] ?? '' })),
+    ),
+  );
   console.log(
     `goals: no slower than parallel-ssh/scp (vs pssh >= 1.0x), >= 5x faster than ansible at 300 hosts, cp >= 1.8x faster than ansible, 2nd command well under 1 s for 300 hosts, peak RSS < 400 MB (largest: ${rss300.toFixed(0)} MB)`,
   );

@@ -1,8 +1,12 @@
-// Bundles the CLI for Node. Default: dist/kubeon.js, an ES module whose heavy parts (ssh2, undici,
-// x509, tar...) sit in chunks under dist/chunks that only the commands needing them load, so
-// `kubeon --help` or `list` parse a small file. `--sea`: dist/sea-main.cjs, the one CommonJS file
-// that the single executable embeds (scripts/build-sea.sh), where V8's code cache covers compilation.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Bundles the CLI for Node. Default: dist/kubeon.js, the small file every start runs, and under
+// dist/lib the ES modules that it loads when a command needs them, whose heavy parts (ssh2, undici,
+// x509, tar...) sit in chunks that only the commands needing them load. `--sea`: dist/sea-main.cjs,
+// the one CommonJS file that the single executable embeds (scripts/build-sea.sh), where V8's code
+// cache covers compilation.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { bundleUpdater } from './bundle-updater.mjs';
 
@@ -23,6 +27,34 @@ const stubOptional = {
   },
 };
 
+// Turns each dynamic import() of the start file into one of dist/lib/NAME.mjs, recording NAME by
+// module path for the ES module build.
+function lazyImports(names) {
+  return {
+    name: 'lazy-imports',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (a) => {
+        if (a.kind !== 'dynamic-import' || a.pluginData === 'lazy') return undefined;
+        const r = await b.resolve(a.path, {
+          kind: a.kind,
+          importer: a.importer,
+          resolveDir: a.resolveDir,
+          pluginData: 'lazy',
+        });
+        const rel = relative(process.cwd(), r.path);
+        const name =
+          /node_modules\/((@[^/]+\/)?[^/]+)/.exec(rel)?.[1].replace('/', '-') ??
+          rel
+            .replace(/^src\//, '')
+            .replace(/\.ts$/, '')
+            .replaceAll('/', '-');
+        names.set(r.path, name);
+        return { path: `./lib/${name}.mjs`, external: true };
+      });
+    },
+  };
+}
+
 const common = {
   entryPoints: ['src/main.ts'],
   bundle: true,
@@ -41,23 +73,63 @@ const common = {
   logLevel: 'warning',
 };
 
+// Every command's --help text, rendered by commander itself from the real command tree
+// (src/cli/help-render.ts), so the fast path (src/cli/fast-path.ts) prints it without loading commander.
+async function renderHelp() {
+  const dir = mkdtempSync(join(tmpdir(), 'kubeon-help-'));
+  try {
+    const script = join(dir, 'render-help.cjs');
+    await build({
+      ...common,
+      entryPoints: undefined,
+      stdin: {
+        contents:
+          "import { renderHelpPages } from './src/cli/help-render.ts';\n" +
+          'process.stdout.write(JSON.stringify(renderHelpPages()));\n',
+        resolveDir: '.',
+        loader: 'ts',
+      },
+      format: 'cjs',
+      outfile: script,
+    });
+    return execFileSync(process.execPath, [script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+// A JSON text in a string: esbuild would move an object-valued define into the chunk every start loads.
+common.define.__KUBEON_HELP__ = JSON.stringify(await renderHelp());
+
 mkdirSync('dist', { recursive: true });
 if (sea) {
   await build({ ...common, format: 'cjs', outfile: 'dist/sea-main.cjs' });
 } else {
   rmSync('dist/chunks', { recursive: true, force: true });
+  rmSync('dist/lib', { recursive: true, force: true });
+  // dist/kubeon.js: one CommonJS file with what every start runs (src/main.ts and the fast path),
+  // because Node starts a lone CommonJS file sooner than ES modules spread over chunks (issue 14).
+  // Each module it imports lazily becomes an entry of the ES module build under dist/lib.
+  const lazy = new Map();
   await build({
     ...common,
+    format: 'cjs',
+    outfile: 'dist/kubeon.js',
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [stubOptional, lazyImports(lazy)],
+  });
+  await build({
+    ...common,
+    entryPoints: Object.fromEntries([...lazy].map(([path, name]) => [name, path])),
     format: 'esm',
     splitting: true,
-    outdir: 'dist',
-    entryNames: 'kubeon',
+    outdir: 'dist/lib',
+    entryNames: '[name]',
     chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     // The bundled CommonJS libraries use require() for Node's built-ins and __dirname, which an ES
     // module lacks.
     banner: {
       js: [
-        '#!/usr/bin/env node',
         "import{createRequire as __kubeonRequire}from'node:module';",
         "import{fileURLToPath as __kubeonPath}from'node:url';",
         'const require=__kubeonRequire(import.meta.url),__filename=__kubeonPath(import.meta.url),__dirname=__filename.replace(/[/][^/]*$/,"");',
@@ -65,6 +137,6 @@ if (sea) {
     },
   });
   chmodSync('dist/kubeon.js', 0o755);
-  // The repo is ESM already; this marker keeps dist/ an ES module package wherever it is copied.
-  writeFileSync('dist/package.json', '{ "type": "module" }\n');
+  // The repo is ESM; dist/ holds a CommonJS start file (and .mjs modules) wherever it is copied.
+  writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
 }

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { Store } from '../cluster/store.js';
 import { badInput } from '../core/errors.js';
 import type { SessionHost } from '../session/session.js';
-import { SECRET_FLAGS } from './node-flags.js';
 import { createOutput, type Output, type OutputFormat, type Streams } from './output.js';
+import { redactArgv } from './secret-flags.js';
 
 /** What every command receives: no module-level state, so tests can run commands side by side. */
 export interface CommandContext {
@@ -27,21 +27,6 @@ export interface GlobalOptions {
 }
 
 const FORMATS = ['table', 'json', 'yaml'];
-
-/** Replaces the values of password flags so a command line can be logged or shown in a lock. */
-export function redactArgv(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const eq = a.indexOf('=');
-    if (eq > 0 && SECRET_FLAGS.has(a.slice(0, eq))) out.push(`${a.slice(0, eq)}=***`);
-    else if (SECRET_FLAGS.has(a) && i + 1 < argv.length) {
-      out.push(a, '***');
-      i++;
-    } else out.push(a);
-  }
-  return out;
-}
 
 export function makeContext(
   globals: GlobalOptions,

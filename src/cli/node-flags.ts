@@ -2,21 +2,12 @@ import { type Command, Option } from 'commander';
 import { CLUSTER_FLAGS } from '../cluster/from-flags.js';
 import { PROXY_MODES } from '../cluster/spec-names.js';
 import { ASK_PASS_HELP } from './ask-pass.js';
+import { NODE_ROLES as ROLES } from './secret-flags.js';
 
 /** Repeatable flag: each occurrence appends (commas are not split, so values may contain them). */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
-
-const ROLES = ['master', 'worker'] as const;
-const SCOPES = ['', 'master-', 'worker-'] as const;
-
-/** Every flag whose value is a secret, so a command line can be shown with the values masked. */
-export const SECRET_FLAGS: ReadonlySet<string> = new Set([
-  ...ROLES.flatMap((r) => [`--${r}-passwd`, `--${r}-pk-password`]),
-  ...SCOPES.flatMap((s) => [`--default-${s}passwd`, `--default-${s}pk-password`]),
-  '--bastion-passwd',
-]);
 
 /** Node and SSH flags shared by create and add, compatible with the original kubeon and sealos. */
 export function addNodeFlags(cmd: Command): Command {

@@ -1,5 +1,5 @@
-import Table from 'cli-table3';
 import pc from 'picocolors';
+import { type Column, renderTable } from './table.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 
@@ -20,11 +20,6 @@ export interface Output {
   text(msg: string): void;
 }
 
-export interface Column<T> {
-  header: string;
-  value(row: T): string;
-}
-
 export interface Streams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -36,36 +31,6 @@ let yaml: { stringify(value: unknown): string } | undefined;
 /** Loads what `format` needs before a command runs, so that `result` can stay synchronous. */
 export async function prepareOutput(format: string | undefined): Promise<void> {
   if (format === 'yaml') yaml ??= (await import('yaml')).default;
-}
-
-export function renderTable<T>(rows: T[], columns: Column<T>[]): string {
-  const table = new Table({
-    head: columns.map((c) => c.header),
-    chars: {
-      top: '',
-      'top-mid': '',
-      'top-left': '',
-      'top-right': '',
-      bottom: '',
-      'bottom-mid': '',
-      'bottom-left': '',
-      'bottom-right': '',
-      left: '',
-      'left-mid': '',
-      mid: '',
-      'mid-mid': '',
-      right: '',
-      'right-mid': '',
-      middle: '   ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
-  for (const r of rows) table.push(columns.map((c) => c.value(r)));
-  return table
-    .toString()
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .join('\n');
 }
 
 /** Colour only on a terminal, never with NO_COLOR (no-color.org) or TERM=dumb. */

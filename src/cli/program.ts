@@ -105,6 +105,9 @@ export function buildProgram(
   const configure = (c: Command) => {
     c.exitOverride();
     c.configureOutput(output);
+    // One width on every terminal, so the help rendered at build time (help-render.ts) is exactly
+    // what commander would print.
+    c.configureHelp({ ...c.configureHelp(), helpWidth: 80 });
     for (const sub of c.commands) configure(sub);
   };
   configure(program);

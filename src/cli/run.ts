@@ -1,6 +1,7 @@
 import { defaultHome } from '../cluster/store.js';
-import { ExitCode, exitCodeOf, formatError } from '../core/errors.js';
+import { ExitCode } from '../core/errors.js';
 import { type CommandContext, type GlobalOptions, makeContext } from './context.js';
+import { reportFailure } from './failure.js';
 import { prepareOutput } from './output.js';
 import { buildProgram, CommanderError } from './program.js';
 
@@ -33,8 +34,6 @@ export async function runCli(
       // Commander has already printed its message (unknown option, missing argument...).
       return HELP_CODES.has(err.code) ? ExitCode.ok : ExitCode.badInput;
     }
-    io.streams.stderr.write(`${formatError(err)}\n`);
-    if (debug && err instanceof Error && err.stack) io.streams.stderr.write(`${err.stack}\n`);
-    return exitCodeOf(err);
+    return reportFailure(err, io.streams.stderr, debug);
   }
 }

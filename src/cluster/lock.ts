@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, KubeonError } from '../core/errors.js';
+
+// node:crypto (and the stream modules it brings) loads when a lock is taken, not with every start.
+const randomBytes = (n: number) => process.getBuiltinModule('node:crypto').randomBytes(n);
 
 /**
  * A per-cluster lock file. A second command on the same cluster fails at once with the holder's PID

@@ -8,10 +8,11 @@ import { acquireLock, type HeldLock } from './lock.js';
 import { validateClusterName } from './name.js';
 import type { ClusterSpec } from './spec.js';
 import type { ClusterState } from './state.js';
+import { specSummaryFile } from './summary.js';
 
 /**
  * The multi-cluster store under the kubeon home:
- *   clusters/<name>/{cluster.yaml, state.json, pki/, kubeconfig, known_hosts, logs/, .lock}
+ *   clusters/<name>/{cluster.yaml, summary.json, state.json, pki/, kubeconfig, known_hosts, logs/, .lock}
  *   cache/   current   image-digests (the digest each image tag resolved to at first use)
  * Directories are 0700 and every file 0600: cluster.yaml may hold passwords, pki/ holds CA keys.
  * YAML and the schemas (zod) are loaded when a file is read or written, not when the store is made:
@@ -34,6 +35,8 @@ export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
 export interface ClusterPaths {
   dir: string;
   spec: string;
+  /** What `kubeon list` shows of cluster.yaml, so it need not parse YAML (summary.ts). */
+  summary: string;
   state: string;
   pki: string;
   kubeconfig: string;
@@ -67,6 +70,7 @@ export class Store {
     return {
       dir,
       spec: join(dir, 'cluster.yaml'),
+      summary: join(dir, 'summary.json'),
       state: join(dir, 'state.json'),
       pki: join(dir, 'pki'),
       kubeconfig: join(dir, 'kubeconfig'),
@@ -144,7 +148,9 @@ export class Store {
     await this.ensureDir(paths.dir);
     const { default: YAML } = await import('yaml');
     const header = `# kubeon cluster spec; edit with care. Schema: kubeon view schema\n`;
-    await writeFileAtomic(paths.spec, header + YAML.stringify(spec), 0o600);
+    const text = header + YAML.stringify(spec);
+    await writeFileAtomic(paths.spec, text, 0o600);
+    await writeFileAtomic(paths.summary, specSummaryFile(text, spec), 0o600);
   }
 
   async readState(name: string): Promise<ClusterState | undefined> {

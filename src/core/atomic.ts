@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -9,7 +8,9 @@ import { basename, dirname, join } from 'node:path';
  * the directory so the rename itself survives a crash.
  */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o600): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // node:crypto (and the stream modules it brings) loads on the first write, not with every start.
+  const random = process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex');
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${random}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;

@@ -14,9 +14,15 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+// The bundle's start file and its lazily loaded modules each carry a copy of this module
+// (scripts/build.mjs), so the one reporting an error may not be the one whose class made it: the
+// report knows a KubeonError by this mark.
+const MARK = Symbol.for('kubeon.KubeonError');
+
 export class KubeonError extends Error {
   readonly exitCode: ExitCode;
   readonly hint: string | undefined;
+  readonly [MARK] = true;
 
   constructor(message: string, opts: { exitCode?: ExitCode; hint?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -31,9 +37,13 @@ export function badInput(message: string, hint?: string): KubeonError {
   return new KubeonError(message, { exitCode: ExitCode.badInput, ...(hint ? { hint } : {}) });
 }
 
+function isKubeonError(err: unknown): err is KubeonError {
+  return typeof err === 'object' && err !== null && MARK in err;
+}
+
 /** Renders an error as the single line the user sees (no stack). */
 export function formatError(err: unknown): string {
-  if (err instanceof KubeonError) {
+  if (isKubeonError(err)) {
     return err.hint ? `error: ${err.message} (fix: ${err.hint})` : `error: ${err.message}`;
   }
   const msg = err instanceof Error ? err.message : String(err);
@@ -41,5 +51,5 @@ export function formatError(err: unknown): string {
 }
 
 export function exitCodeOf(err: unknown): ExitCode {
-  return err instanceof KubeonError ? err.exitCode : ExitCode.failed;
+  return isKubeonError(err) ? err.exitCode : ExitCode.failed;
 }

@@ -1,5 +1,5 @@
 import pc from 'picocolors';
-import { renderTable } from '../cli/output.js';
+import { renderTable } from '../cli/table.js';
 import { formatBytes } from '../etcd/report.js';
 import { formatResidual } from '../pki/inventory.js';
 import type { InfoReport } from './summary.js';

@@ -1,4 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
+import { fastPath, type HelpPages } from '../../src/cli/fast-path.js';
 import { runCli } from '../../src/cli/run.js';
 
 export interface CliResult {
@@ -30,8 +31,15 @@ export const COMMANDS = [
   'completion',
 ];
 
-/** Runs kubeon in-process with captured streams and a private environment. */
-export async function kubeon(argv: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<CliResult> {
+type Runner = (argv: string[], io: Parameters<typeof runCli>[1]) => Promise<number | undefined>;
+
+/** Runs one path of kubeon in-process with captured streams; code is undefined when it declined. */
+async function captured(
+  runner: Runner,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  stdin: string,
+): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = '';
@@ -42,9 +50,23 @@ export async function kubeon(argv: string[], env: NodeJS.ProcessEnv, stdin = '')
   err.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const code = await runCli(argv, {
+  const code = await runner(argv, {
     env,
     streams: { stdout: out, stderr: err, stdin: Readable.from([stdin]) },
   });
   return { code, stdout, stderr };
+}
+
+/** Runs kubeon in-process with captured streams and a private environment. */
+export async function kubeon(argv: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<CliResult> {
+  return (await captured(runCli, argv, env, stdin)) as CliResult;
+}
+
+/** Runs only the fast path (src/cli/fast-path.ts), with these help pages; code undefined: declined. */
+export function fastKubeon(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  pages: HelpPages,
+): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
+  return captured((a, io) => fastPath(a, io, () => pages), argv, env, '');
 }

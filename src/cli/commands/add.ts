@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { NodeFlags } from '../../cluster/from-flags.js';
 import { badInput } from '../../core/errors.js';
-import { specWithNewNodes } from '../add-spec.js';
+import type { specWithNewNodes } from '../add-spec.js';
 import { type ContextFactory, sessionHost } from '../context.js';
 import { clusterOrCurrent } from '../current.js';
 import { addFleetFlags, type FleetFlagValues, fleetSettings } from '../fleet-flags.js';
@@ -46,6 +46,8 @@ export function addCommand(makeCtx: ContextFactory): Command {
       throw badInput('--resume takes no new nodes', `run kubeon add ${name} --resume first, then add them`);
     let added: Awaited<ReturnType<typeof specWithNewNodes>> | undefined;
     if (!opts.resume) {
+      // Spec validation loads zod, which `kubeon --help` and the other commands' starts do without.
+      const { specWithNewNodes } = await import('../add-spec.js');
       added = await specWithNewNodes(ctx, await ctx.store.readSpec(name), opts);
       ctx = added.ctx;
       for (const w of added.warnings) ctx.out.warn(w);

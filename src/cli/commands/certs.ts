@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { type ClusterNode, clusterNodes } from '../../cluster/nodes.js';
-import { parseSelector, selectNodes } from '../../cluster/selectors.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import type { ClusterState } from '../../cluster/state.js';
 import { whoAmI } from '../../cluster/who.js';
@@ -24,13 +23,15 @@ type Arg = string | undefined;
 
 type FleetCluster = typeof import('../../fleet/cluster.js');
 
-function mastersOf(
+async function mastersOf(
   fc: FleetCluster,
   spec: ClusterSpec,
   state: ClusterState | undefined,
   selector: string,
   env: NodeJS.ProcessEnv,
-): MasterTarget[] {
+): Promise<MasterTarget[]> {
+  // Selectors parse addresses with ipaddr.js, which neither --help nor the other commands load.
+  const { parseSelector, selectNodes } = await import('../../cluster/selectors.js');
   const all = clusterNodes(spec);
   const picked = selectNodes(all, parseSelector(selector), selector).filter((n) => n.role === 'master');
   if (picked.length === 0) {
@@ -135,7 +136,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
       const { readNodeCerts } = await import('../../pki/operations.js');
       const rows = await localInventory(paths.pki, paths.kubeconfig, now);
       if (opts.nodes !== undefined) {
-        const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+        const masters = await mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
         const remote = await withFleet(ctx, spec, masters, settings, 'certs', (fleet) =>
           readNodeCerts(fleet, paths.pki, masters, now, settings.timeoutMs),
         );
@@ -163,7 +164,7 @@ export function certsCommand(makeCtx: ContextFactory): Command {
     if (!Number.isInteger(settle) || settle < 0) {
       throw badInput(`--settle ${opts.settle} is not a whole number of seconds`, 'e.g. 20');
     }
-    const masters = mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
+    const masters = await mastersOf(await loadFleetCluster(), spec, state, selector, ctx.env);
     const { renewCertificates } = await import('../../pki/operations.js');
     const lock = await ctx.store.lock(name, ctx.commandLine);
     try {

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import { clusterNodes } from '../../cluster/nodes.js';
-import { parseTarget, selectNodes } from '../../cluster/selectors.js';
 import { badInput } from '../../core/errors.js';
 import { nodeName } from '../../fleet/cluster.js';
 import { type ContextFactory, sessionHost } from '../context.js';
@@ -44,6 +43,8 @@ export function delCommand(makeCtx: ContextFactory): Command {
         `"${[target, sel].filter(Boolean).join(' ')}" does not say which nodes to remove`,
         'write kubeon del NAME SELECTOR or kubeon del NAME@SELECTOR, e.g. kubeon del prod w3',
       );
+    // Selectors parse addresses with ipaddr.js, which neither --help nor the other commands load.
+    const { parseTarget, selectNodes } = await import('../../cluster/selectors.js');
     const parsed = parseTarget(sel === undefined ? target : `${target}@${sel}`, await ctx.store.current());
     const { cluster: name, selector } = parsed;
     await ctx.store.requireCluster(name);
